@@ -1,0 +1,68 @@
+"""Back-projection of depth to 3D points, projection of points to pixels, rigid transforms of points.
+
+Conventions: pixel centres at integer ``(u, v)`` (see :mod:`depth_ros.geometry.camera`); points in
+the camera's optical frame (REP 103: x right, y down, z forward); depth is the z coordinate (distance
+along the optical axis, metres), not the range along the ray. Every function takes NumPy arrays or
+torch tensors (not mixed) and returns the same kind, on the same device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from depth_ros.geometry._array import array_namespace, like, swap_last_axes
+
+
+def pixel_grid(height: int, width: int, like_array: Any) -> Any:
+    """(H, W, 3) homogeneous pixel centres ``[u, v, 1]`` with the dtype/device of ``like_array``."""
+    xp = array_namespace(like_array)
+    u = like(like_array, xp.arange(width))
+    v = like(like_array, xp.arange(height))
+    vv, uu = xp.meshgrid(v, u, indexing="ij")
+    return xp.stack([uu, vv, xp.ones_like(uu)], -1)
+
+
+def backproject(depth: Any, K: Any) -> Any:  # noqa: N803
+    """Points of a depth image in its camera frame.
+
+    Args:
+        depth: (..., H, W) depth in metres along the optical axis (z).
+        K: (3, 3) or (..., 3, 3) intrinsics broadcastable against ``depth``'s leading dimensions.
+
+    Returns:
+        (..., H, W, 3) points ``depth * K^-1 [u, v, 1]`` in metres.
+    """
+    xp = array_namespace(depth, K)
+    height, width = depth.shape[-2:]
+    rays = pixel_grid(height, width, depth).reshape(height * width, 3) @ swap_last_axes(xp.linalg.inv(K))
+    rays = rays.reshape(*rays.shape[:-2], height, width, 3)
+    return rays * depth[..., None]
+
+
+def project(points: Any, K: Any) -> tuple[Any, Any]:  # noqa: N803
+    """Pixel coordinates of points in the camera frame.
+
+    Args:
+        points: (..., N, 3) points in metres in the camera's optical frame.
+        K: (3, 3) or (..., 3, 3) intrinsics broadcastable against ``points``' leading dimensions.
+
+    Returns:
+        ``uv``: (..., N, 2) pixel coordinates ``(u, v)``, meaningful only where ``z > 0``;
+        ``z``: (..., N) depth of each point in metres.
+    """
+    homogeneous = points @ swap_last_axes(K)
+    z = homogeneous[..., 2]
+    return homogeneous[..., :2] / z[..., None], z
+
+
+def transform_points(T_b_a: Any, points_a: Any) -> Any:  # noqa: N803
+    """Map points from frame ``a`` to frame ``b``.
+
+    Args:
+        T_b_a: (4, 4) or (..., 4, 4) rigid transform whose columns are frame ``a``'s axes and origin in ``b``.
+        points_a: (..., N, 3) points in frame ``a``.
+
+    Returns:
+        (..., N, 3) the same points in frame ``b``: ``R p + t``.
+    """
+    return points_a @ swap_last_axes(T_b_a[..., :3, :3]) + T_b_a[..., None, :3, 3]
