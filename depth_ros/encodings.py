@@ -1,0 +1,105 @@
+"""``sensor_msgs/Image`` pixel data <-> NumPy arrays, without ROS.
+
+Works on any object with the ``Image`` fields (``height``, ``width``, ``encoding``, ``is_bigendian``,
+``step``, ``data``): rclpy messages, ``rosbags`` messages, or plain dataclasses. Row padding (``step``
+larger than ``width * pixel size``) and big-endian data are handled. Colour comes out as RGB; depth
+comes out as float32 metres (REP 118): ``32FC1`` as it is, ``16UC1``/``mono16`` millimetres scaled
+with 0 -> NaN (invalid).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from depth_ros.errors import ImageEncodingError
+
+# encoding -> (dtype, channels)
+_LAYOUTS = {
+    "rgb8": (np.uint8, 3),
+    "bgr8": (np.uint8, 3),
+    "rgba8": (np.uint8, 4),
+    "bgra8": (np.uint8, 4),
+    "mono8": (np.uint8, 1),
+    "32FC1": (np.float32, 1),
+    "16UC1": (np.uint16, 1),
+    "mono16": (np.uint16, 1),
+}
+COLOUR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8")
+DEPTH_ENCODINGS = ("32FC1", "16UC1", "mono16")
+
+
+def image_to_array(msg: Any) -> np.ndarray:
+    """Pixels of an ``Image`` as an (H, W) or (H, W, C) array of the encoding's dtype (a view when possible)."""
+    encoding = msg.encoding
+    if encoding not in _LAYOUTS:
+        raise ImageEncodingError(f"unsupported image encoding {encoding!r}: expected one of {', '.join(_LAYOUTS)}")
+    dtype, channels = _LAYOUTS[encoding]
+    dtype = np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<")
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    row_bytes = width * channels * dtype.itemsize
+    buffer = np.frombuffer(msg.data, dtype=np.uint8)
+    if step < row_bytes or buffer.size < step * height:
+        raise ImageEncodingError(
+            f"{encoding} image of {width}x{height} needs step >= {row_bytes} and {row_bytes * height} bytes, "
+            f"got step {step} and {buffer.size} bytes"
+        )
+    rows = buffer[: step * height].reshape(height, step)[:, :row_bytes]
+    pixels = np.ascontiguousarray(rows).view(dtype).reshape(height, width, channels)
+    pixels = pixels.astype(dtype.newbyteorder("="), copy=False)
+    return pixels[..., 0] if channels == 1 else pixels
+
+
+def image_to_rgb(msg: Any) -> np.ndarray:
+    """(H, W, 3) uint8 RGB from an ``Image`` in any of :data:`COLOUR_ENCODINGS`."""
+    if msg.encoding not in COLOUR_ENCODINGS:
+        raise ImageEncodingError(
+            f"expected a colour image ({'/'.join(COLOUR_ENCODINGS)}), got {msg.encoding!r}"
+        )
+    pixels = image_to_array(msg)
+    if msg.encoding == "mono8":
+        return np.repeat(pixels[..., None], 3, axis=2)
+    if msg.encoding.startswith("bgr"):
+        return np.ascontiguousarray(pixels[..., 2::-1])
+    return np.ascontiguousarray(pixels[..., :3])
+
+
+def image_to_depth(msg: Any) -> np.ndarray:
+    """(H, W) float32 depth in metres from an ``Image`` in ``32FC1`` (metres) or ``16UC1``/``mono16`` (mm, 0 invalid)."""
+    if msg.encoding not in DEPTH_ENCODINGS:
+        raise ImageEncodingError(f"expected a depth image ({'/'.join(DEPTH_ENCODINGS)}), got {msg.encoding!r}")
+    pixels = image_to_array(msg)
+    if msg.encoding == "32FC1":
+        return pixels
+    depth = pixels.astype(np.float32) * np.float32(1e-3)
+    depth[pixels == 0] = np.nan
+    return depth
+
+
+def array_to_image_fields(pixels: np.ndarray, encoding: str) -> dict[str, Any]:
+    """The ``Image`` fields (``height``, ``width``, ``encoding``, ``is_bigendian``, ``step``, ``data``) of an array.
+
+    Args:
+        pixels: (H, W) or (H, W, C) array whose dtype and channels match ``encoding`` (e.g. (H, W, 3)
+            uint8 for ``rgb8``/``bgr8``; the caller orders the channels). ``data`` is a flat uint8 view.
+    """
+    if encoding not in _LAYOUTS:
+        raise ImageEncodingError(f"unsupported image encoding {encoding!r}: expected one of {', '.join(_LAYOUTS)}")
+    dtype, channels = _LAYOUTS[encoding]
+    pixels = np.ascontiguousarray(pixels)
+    shape_channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if pixels.dtype != dtype or shape_channels != channels or pixels.ndim not in (2, 3):
+        raise ImageEncodingError(
+            f"{encoding} needs (H, W{'' if channels == 1 else f', {channels}'}) {np.dtype(dtype).name}, "
+            f"got {pixels.shape} {pixels.dtype}"
+        )
+    height, width = pixels.shape[:2]
+    return {
+        "height": height,
+        "width": width,
+        "encoding": encoding,
+        "is_bigendian": int(pixels.dtype.byteorder == ">"),
+        "step": width * channels * pixels.dtype.itemsize,
+        "data": pixels.reshape(-1).view(np.uint8),
+    }
