@@ -60,7 +60,9 @@ def _preview(args: argparse.Namespace) -> int:
     from depth_ros.data.bag_reader import BagReader
     from depth_ros.data.preview import save_preview
 
-    topics = BagTopics(image=args.image_topic, camera_info=args.camera_info_topic, depth=args.depth_topic, odometry=args.odom_topic)
+    topics = BagTopics(
+        image=args.image_topic, camera_info=args.camera_info_topic, depth=args.depth_topic, odometry=args.odom_topic
+    )
     reader = BagReader(args.bag, topics)
     frames = reader.read_all()
     if not frames:
@@ -86,9 +88,54 @@ def register_preview(subparsers) -> None:
     parser.set_defaults(handler=_preview)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    import shutil
+
+    from depth_ros.data.bag_reader import BagReader
+    from depth_ros.data.bag_writer import write_sample_bag
+    from depth_ros.data.preview import save_preview
+    from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
+
+    bag = args.out / "sample_bag"
+    config = SyntheticConfig(frames=args.frames)
+    reader = None
+    if bag.exists():
+        try:
+            reader = BagReader(bag)
+            if len(reader) != config.frames:
+                raise DepthRosError(f"has {len(reader)} frames, expected {config.frames}")
+            print(f"[1/2] reusing the sample bag {bag}")
+        except DepthRosError as error:
+            print(f"[1/2] regenerating {bag}: the cached one is unusable ({error})")
+            shutil.rmtree(bag)
+            reader = None
+    if reader is None:
+        print(f"[1/2] generating the sample bag {bag}")
+        write_sample_bag(bag, SyntheticSequence(config), progress=True)
+        reader = BagReader(bag)
+    frames = reader.read_all()
+    preview = save_preview(frames, args.out / "sample_preview.png", f"sample bag: {len(frames)} frames")
+    print(f"[2/2] read {len(frames)} frames back from the bag (extrinsic from {reader.extrinsic_source})")
+    print(f"\ndemo output in {args.out}/:\n  {bag.name}/  ROS 2 bag (mcap): /camera/image_raw, /camera/camera_info,")
+    print("                /camera/depth/ground_truth, /odom, /tf, /tf_static")
+    print(f"  {preview.name}  frames, ground-truth depth and the camera path")
+    return 0
+
+
+def register_demo(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="the first thing to run: make the sample bag, read it back, draw it",
+        description="Generate (or reuse) the sample bag and write a picture of it into the output folder.",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, default=Path("demo_output"), help="output folder (default: demo_output)")
+    parser.add_argument("--frames", type=int, default=100, help="frames in the sample bag (default: 100)")
+    parser.set_defaults(handler=_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="depth-ros", description="Learned dense metric depth for ROS 2.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register_demo(subparsers)
     register_make_sample(subparsers)
     register_preview(subparsers)
     return parser

@@ -54,9 +54,7 @@ def image_to_array(msg: Any) -> np.ndarray:
 def image_to_rgb(msg: Any) -> np.ndarray:
     """(H, W, 3) uint8 RGB from an ``Image`` in any of :data:`COLOUR_ENCODINGS`."""
     if msg.encoding not in COLOUR_ENCODINGS:
-        raise ImageEncodingError(
-            f"expected a colour image ({'/'.join(COLOUR_ENCODINGS)}), got {msg.encoding!r}"
-        )
+        raise ImageEncodingError(f"expected a colour image ({'/'.join(COLOUR_ENCODINGS)}), got {msg.encoding!r}")
     pixels = image_to_array(msg)
     if msg.encoding == "mono8":
         return np.repeat(pixels[..., None], 3, axis=2)
@@ -66,7 +64,7 @@ def image_to_rgb(msg: Any) -> np.ndarray:
 
 
 def image_to_depth(msg: Any) -> np.ndarray:
-    """(H, W) float32 depth in metres from an ``Image`` in ``32FC1`` (metres) or ``16UC1``/``mono16`` (mm, 0 invalid)."""
+    """(H, W) float32 metres from an ``Image`` in ``32FC1`` (metres) or ``16UC1``/``mono16`` (mm, 0 = invalid)."""
     if msg.encoding not in DEPTH_ENCODINGS:
         raise ImageEncodingError(f"expected a depth image ({'/'.join(DEPTH_ENCODINGS)}), got {msg.encoding!r}")
     pixels = image_to_array(msg)

@@ -42,7 +42,9 @@ _EXPECTED_TYPES = {
     "odometry": "nav_msgs/msg/Odometry",
     "tf_static": "tf2_msgs/msg/TFMessage",
 }
-_UNREADABLE_HINT = "the file may be truncated or corrupt, or not a ROS 2 bag (a folder with metadata.yaml, or its .mcap/.db3)"
+_UNREADABLE_HINT = (
+    "the file may be truncated or corrupt, or not a ROS 2 bag (a folder with metadata.yaml, or its .mcap/.db3)"
+)
 
 
 def stamp_to_ns(stamp: Any) -> int:
@@ -54,7 +56,7 @@ def _transform_to_matrix(transform: Any) -> np.ndarray:
     """``geometry_msgs/Transform`` or ``Pose`` -> (4, 4) float64."""
     translation = getattr(transform, "translation", None) or transform.position
     q = transform.rotation if hasattr(transform, "rotation") else transform.orientation
-    R = quaternion_to_matrix(np.array([q.x, q.y, q.z, q.w]))  # noqa: N806
+    R = quaternion_to_matrix(np.array([q.x, q.y, q.z, q.w]))
     return make_transform(R, np.array([translation.x, translation.y, translation.z]))
 
 
@@ -67,10 +69,10 @@ def resolve_static_transform(edges: dict[str, tuple[str, np.ndarray]], parent: s
 
     def chain_to_root(frame: str) -> dict[str, np.ndarray]:
         poses = {frame: np.eye(4)}  # frame -> T_frame_start
-        T = np.eye(4)  # noqa: N806
+        T = np.eye(4)
         while frame in edges and len(poses) <= len(edges):
-            frame, T_parent_frame = edges[frame][0], edges[frame][1]  # noqa: N806
-            T = T_parent_frame @ T  # noqa: N806
+            frame, T_parent_frame = edges[frame][0], edges[frame][1]
+            T = T_parent_frame @ T
             poses[frame] = T
         return poses
 
@@ -97,7 +99,7 @@ class BagReader:
         self,
         path: str | Path,
         topics: BagTopics = BagTopics(),
-        T_base_cam: np.ndarray | None = None,  # noqa: N803
+        T_base_cam: np.ndarray | None = None,
         max_pose_gap_s: float = 0.25,
     ):
         self.path = Path(path)
@@ -172,7 +174,9 @@ class BagReader:
                 try:
                     camera = PinholeCamera.from_matrix(np.asarray(msg.k), msg.width, msg.height)
                 except DepthRosError as error:
-                    raise BagError(f"camera_info on {self.topics.camera_info} in {self.path} is unusable: {error}") from error
+                    raise BagError(
+                        f"camera_info on {self.topics.camera_info} in {self.path} is unusable: {error}"
+                    ) from error
                 self._cameras[stamp_to_ns(msg.header.stamp)] = camera
                 self.frame_id = self.frame_id or msg.header.frame_id
             elif role == "odometry":
@@ -225,7 +229,7 @@ class BagReader:
             self.issues["frames without pose (no odometry or extrinsic)"] += 1
             return None
         try:
-            T_odom_base = interpolate_pose(self.odometry_stamps_ns, self.T_odom_base, stamp_ns, self.max_pose_gap_ns)  # noqa: N806
+            T_odom_base = interpolate_pose(self.odometry_stamps_ns, self.T_odom_base, stamp_ns, self.max_pose_gap_ns)
         except DepthRosError:
             self.issues["frames without pose (stamp outside odometry or across a gap)"] += 1
             return None

@@ -72,12 +72,12 @@ def _vector3(v: np.ndarray) -> Any:
     return _T["geometry_msgs/msg/Vector3"](x=float(v[0]), y=float(v[1]), z=float(v[2]))
 
 
-def _quaternion(R: np.ndarray) -> Any:  # noqa: N803
+def _quaternion(R: np.ndarray) -> Any:
     x, y, z, w = matrix_to_quaternion(R)
     return _T["geometry_msgs/msg/Quaternion"](x=float(x), y=float(y), z=float(z), w=float(w))
 
 
-def transform_stamped(T_parent_child: np.ndarray, stamp_ns: int, parent: str, child: str) -> Any:  # noqa: N803
+def transform_stamped(T_parent_child: np.ndarray, stamp_ns: int, parent: str, child: str) -> Any:
     """A ``geometry_msgs/TransformStamped`` (the child frame's pose in the parent frame)."""
     transform = _T["geometry_msgs/msg/Transform"](
         translation=_vector3(T_parent_child[:3, 3]), rotation=_quaternion(T_parent_child[:3, :3])
@@ -89,7 +89,7 @@ def transform_stamped(T_parent_child: np.ndarray, stamp_ns: int, parent: str, ch
 
 def odometry_message(sample: OdometrySample, names: FrameNames) -> Any:
     """A ``nav_msgs/Odometry``: pose of ``base_link`` in ``odom``, twist in ``base_link`` (REP 105)."""
-    T = sample.T_odom_base  # noqa: N806
+    T = sample.T_odom_base
     point = _T["geometry_msgs/msg/Point"](x=float(T[0, 3]), y=float(T[1, 3]), z=float(T[2, 3]))
     pose = _T["geometry_msgs/msg/Pose"](position=point, orientation=_quaternion(T[:3, :3]))
     twist = _T["geometry_msgs/msg/Twist"](linear=_vector3(sample.linear), angular=_vector3(sample.angular))
@@ -102,7 +102,7 @@ def odometry_message(sample: OdometrySample, names: FrameNames) -> Any:
     )
 
 
-def extrinsic_metadata(T_base_cam: np.ndarray, names: FrameNames) -> str:  # noqa: N803
+def extrinsic_metadata(T_base_cam: np.ndarray, names: FrameNames) -> str:
     """JSON of the camera extrinsic for the bag's ``custom_data``."""
     return json.dumps(
         {
@@ -154,7 +154,9 @@ class BagWriter:
             raise BagError(f"colour encoding must be rgb8 or bgr8, got {encoding!r}")
         pixels = frame.rgb if encoding == "rgb8" else frame.rgb[..., ::-1]
         self.write(self.topics.image, image_message(pixels, encoding, frame.stamp_ns, frame.frame_id), frame.stamp_ns)
-        self.write(self.topics.camera_info, camera_info_message(frame.camera, frame.stamp_ns, frame.frame_id), frame.stamp_ns)
+        self.write(
+            self.topics.camera_info, camera_info_message(frame.camera, frame.stamp_ns, frame.frame_id), frame.stamp_ns
+        )
         if frame.depth is not None and self.topics.depth:
             depth = image_message(frame.depth.astype(np.float32), "32FC1", frame.stamp_ns, frame.frame_id)
             self.write(self.topics.depth, depth, frame.stamp_ns)
@@ -184,7 +186,9 @@ def write_sample_bag(
         bag.set_custom_data(GENERATOR_KEY, json.dumps({k: getattr(config, k) for k in config.__dataclass_fields__}))
         if bag.topics.tf_static:
             tf = transform_stamped(sequence.T_base_cam, odometry[0].stamp_ns, names.base, names.camera)
-            bag.write(bag.topics.tf_static, _T["tf2_msgs/msg/TFMessage"](transforms=[tf]), odometry[0].stamp_ns, latched=True)
+            bag.write(
+                bag.topics.tf_static, _T["tf2_msgs/msg/TFMessage"](transforms=[tf]), odometry[0].stamp_ns, latched=True
+            )
         next_odometry = 0
         for index in tqdm(range(len(sequence)), desc=f"writing {path.name}", unit="frame", disable=not progress):
             frame = sequence.frame(index)

@@ -39,7 +39,9 @@ def save_preview(frames: list[Frame], out: Path, title: str, columns: int = 4) -
         top.set_title(f"frame {index}  t = {(frame.stamp_ns - start) / 1e9:.1f} s", fontsize=9)
         bottom = figure.add_subplot(grid[1, column])
         if frame.depth is not None:
-            depth_image = bottom.imshow(np.where(np.isfinite(frame.depth), frame.depth, np.nan), cmap="turbo", vmin=0, vmax=depth_max)
+            depth_image = bottom.imshow(
+                np.where(np.isfinite(frame.depth), frame.depth, np.nan), cmap="turbo", vmin=0, vmax=depth_max
+            )
         bottom.set_title("ground-truth depth" if frame.depth is not None else "no depth", fontsize=9)
         for axes in (top, bottom):
             axes.set_xticks([])
@@ -53,7 +55,9 @@ def save_preview(frames: list[Frame], out: Path, title: str, columns: int = 4) -
         path_axes.plot(poses[:, 0, 3], poses[:, 1, 3], "-", color="0.4", lw=1)
         step = max(len(poses) // 25, 1)
         forward = poses[::step, :3, 2]  # optical z axis in the world
-        path_axes.quiver(poses[::step, 0, 3], poses[::step, 1, 3], forward[:, 0], forward[:, 1], color="tab:blue", width=0.006)
+        path_axes.quiver(
+            poses[::step, 0, 3], poses[::step, 1, 3], forward[:, 0], forward[:, 1], color="tab:blue", width=0.006
+        )
         path_axes.set_aspect("equal", adjustable="datalim")
     path_axes.set_title(f"camera path in odom, top view ({len(poses)}/{len(frames)} posed)", fontsize=9)
     path_axes.set_xlabel("x [m]")

@@ -48,11 +48,11 @@ class Renderer:
         self._faces = scene.faces()
         self._moving_boxes = [i for i, box in enumerate(scene.boxes) if box.moving]
 
-    def render(self, T_world_cam: np.ndarray, time_s: float = 0.0) -> RenderedView:  # noqa: N803
+    def render(self, T_world_cam: np.ndarray, time_s: float = 0.0) -> RenderedView:
         """Render the view of a camera with pose ``T_world_cam`` (4, 4) at scene time ``time_s`` seconds."""
         faces = self._faces_at(time_s)
         height, width = self.camera.height, self.camera.width
-        R = T_world_cam[:3, :3]  # noqa: N806
+        R = T_world_cam[:3, :3]
         origin = T_world_cam[:3, 3]
         directions = (self._rays @ R.T).astype(np.float32)  # (HW, 3) world, scaled so that t = depth
         direction_planes = [directions[:, k].reshape(height, width) for k in range(3)]
@@ -63,7 +63,9 @@ class Renderer:
         face_id = np.full((height, width), -1, np.int32)
         with np.errstate(invalid="ignore", over="ignore"):
             for face, (v0, v1, u0, u1) in self._candidate_faces(faces, R, origin):
-                self._intersect_face(faces, face, origin, direction_planes, inverse_planes, (v0, v1, u0, u1), depth, face_id)
+                self._intersect_face(
+                    faces, face, origin, direction_planes, inverse_planes, (v0, v1, u0, u1), depth, face_id
+                )
         return self._shade(faces, origin, direction_planes, depth, face_id)
 
     def _faces_at(self, time_s: float) -> FaceTable:
@@ -75,9 +77,9 @@ class Renderer:
             offsets[index] = self.scene.boxes[index].offset_at(time_s)
         return self._faces.moved(offsets)
 
-    def _candidate_faces(self, faces: FaceTable, R: np.ndarray, origin: np.ndarray):  # noqa: N803
+    def _candidate_faces(self, faces: FaceTable, R: np.ndarray, origin: np.ndarray):
         """Yield ``(face, (v0, v1, u0, u1))`` for faces turned towards the camera whose rectangle is on screen."""
-        K = self.camera.K  # noqa: N806
+        K = self.camera.K
         width, height = self.camera.width, self.camera.height
         towards = faces.facing * (origin[faces.axis] - faces.plane) > 0
         corners_cam = (faces.corners - origin) @ R  # (F, 4, 3) in the camera frame

@@ -187,9 +187,7 @@ def room_scene(rng: np.random.Generator, texture_count: int, moving_objects: int
     return Scene("room", boxes)
 
 
-def corridor_scene(
-    rng: np.random.Generator, texture_count: int, length: float, moving_objects: int = 2
-) -> Scene:
+def corridor_scene(rng: np.random.Generator, texture_count: int, length: float, moving_objects: int = 2) -> Scene:
     """A street along +x: ground, buildings on both sides from x = -30 m to ``length`` + 150 m, sky above.
 
     The street is 12 m wide between building fronts (y = -6 .. 6); the camera drives along y = 0.

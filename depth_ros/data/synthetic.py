@@ -90,7 +90,9 @@ class SyntheticSequence:
             self.camera = PinholeCamera.from_fov(config.width, config.height, config.horizontal_fov_deg)
         else:
             self.camera = PinholeCamera(config.width, config.height, *config.intrinsics)
-        self.T_base_cam = camera_extrinsic(config.camera_height_m, config.camera_forward_m, config.camera_pitch_down_deg)
+        self.T_base_cam = camera_extrinsic(
+            config.camera_height_m, config.camera_forward_m, config.camera_pitch_down_deg
+        )
         self.trajectory = preset(config.scene, config.trajectory)
         atlas = default_atlas(texture_rng)
         if config.scene == "corridor":
@@ -111,7 +113,7 @@ class SyntheticSequence:
         """Integer-nanosecond stamp of a time in seconds since the start."""
         return self.config.start_time_ns + round(time_s * 1e9)
 
-    def T_world_cam(self, time_s: float) -> np.ndarray:  # noqa: N802
+    def T_world_cam(self, time_s: float) -> np.ndarray:
         """(4, 4) camera pose in the world (``odom``) frame at ``time_s`` seconds."""
         return self.trajectory.T_odom_base(time_s) @ self.T_base_cam
 

@@ -82,7 +82,7 @@ class Trajectory:
         segment = self.segments[index % len(self.segments)]
         return segment.pose(self._starts[index], time_s - self._begin_times[index])
 
-    def T_odom_base(self, time_s: float) -> np.ndarray:  # noqa: N802
+    def T_odom_base(self, time_s: float) -> np.ndarray:
         """(4, 4) pose of ``base_link`` in ``odom`` at ``time_s``."""
         x, y, yaw = self.planar_pose(time_s)
         c, s = np.cos(yaw), np.sin(yaw)

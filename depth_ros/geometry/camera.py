@@ -106,12 +106,12 @@ class PinholeCamera:
         return cls(width, height, fx, fx, (width - 1) / 2.0, (height - 1) / 2.0)
 
     @property
-    def K(self) -> np.ndarray:  # noqa: N802 (the standard name)
+    def K(self) -> np.ndarray:
         """(3, 3) float64 intrinsic matrix."""
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
     @property
-    def P(self) -> np.ndarray:  # noqa: N802 (the standard name)
+    def P(self) -> np.ndarray:
         """(3, 4) projection matrix ``[K | 0]`` of a monocular camera, as ``CameraInfo.p`` holds it."""
         return np.hstack([self.K, np.zeros((3, 1))])
 
@@ -131,7 +131,7 @@ class PinholeCamera:
             )
         return self.transformed(PixelTransform.crop(x0, y0), width, height)
 
-    def normalized_K(self) -> np.ndarray:  # noqa: N802
+    def normalized_K(self) -> np.ndarray:
         """(4, 4) float32 intrinsics divided by the image size, as Monodepth2's datasets store them.
 
         Monodepth2 writes ``K = [[fx/W, 0, cx/W, 0], [0, fy/H, cy/H, 0], [0, 0, 1, 0], [0, 0, 0, 1]]`` and
@@ -144,7 +144,7 @@ class PinholeCamera:
         return K
 
     @classmethod
-    def from_normalized_K(cls, K: np.ndarray, width: int, height: int) -> PinholeCamera:  # noqa: N802
+    def from_normalized_K(cls, K: np.ndarray, width: int, height: int) -> PinholeCamera:
         """Camera from Monodepth2's normalised (3, 3) or (4, 4) ``K`` at the image size ``width x height``."""
         K = np.asarray(K, dtype=np.float64)
         pixels = K[:3, :3] * np.array([[width], [height], [1.0]])

@@ -20,7 +20,7 @@ from depth_ros.geometry.projection import pixel_grid
 
 
 def plane_sweep_pixels(
-    K_ref: Any, K_meas: Any, T_meas_ref: Any, depths: Any, height: int, width: int  # noqa: N803
+    K_ref: Any, K_meas: Any, T_meas_ref: Any, depths: Any, height: int, width: int
 ) -> tuple[Any, Any]:
     """Pixel coordinates in the measurement image of every reference pixel at every plane depth.
 
@@ -37,7 +37,7 @@ def plane_sweep_pixels(
     """
     xp = array_namespace(K_ref, K_meas, T_meas_ref, depths)
     rays = pixel_grid(height, width, depths).reshape(height * width, 3)
-    KR = K_meas @ T_meas_ref[..., :3, :3]  # noqa: N806
+    KR = K_meas @ T_meas_ref[..., :3, :3]
     direction = rays @ swap_last_axes(KR @ xp.linalg.inv(K_ref))  # (..., HW, 3)
     offset = (K_meas @ T_meas_ref[..., :3, 3:4])[..., 0]  # (..., 3)
     points = direction[..., None, :, :] * depths[:, None, None] + offset[..., None, None, :]

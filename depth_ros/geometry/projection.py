@@ -22,7 +22,7 @@ def pixel_grid(height: int, width: int, like_array: Any) -> Any:
     return xp.stack([uu, vv, xp.ones_like(uu)], -1)
 
 
-def backproject(depth: Any, K: Any) -> Any:  # noqa: N803
+def backproject(depth: Any, K: Any) -> Any:
     """Points of a depth image in its camera frame.
 
     Args:
@@ -39,7 +39,7 @@ def backproject(depth: Any, K: Any) -> Any:  # noqa: N803
     return rays * depth[..., None]
 
 
-def project(points: Any, K: Any) -> tuple[Any, Any]:  # noqa: N803
+def project(points: Any, K: Any) -> tuple[Any, Any]:
     """Pixel coordinates of points in the camera frame.
 
     Args:
@@ -55,7 +55,7 @@ def project(points: Any, K: Any) -> tuple[Any, Any]:  # noqa: N803
     return homogeneous[..., :2] / z[..., None], z
 
 
-def transform_points(T_b_a: Any, points_a: Any) -> Any:  # noqa: N803
+def transform_points(T_b_a: Any, points_a: Any) -> Any:
     """Map points from frame ``a`` to frame ``b``.
 
     Args:

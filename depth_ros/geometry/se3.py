@@ -43,21 +43,53 @@ def quaternion_to_matrix(q_xyzw: np.ndarray) -> np.ndarray:
     )
 
 
-def matrix_to_quaternion(R: np.ndarray) -> np.ndarray:  # noqa: N803
+def matrix_to_quaternion(R: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotation matrix -> (..., 4) unit quaternion ``(x, y, z, w)`` with ``w >= 0``.
 
     Uses the largest of ``w, x, y, z`` as the pivot (Shepperd's method), so it is accurate for every
     rotation, including half turns.
     """
-    R = np.asarray(R, dtype=np.float64)  # noqa: N806
+    R = np.asarray(R, dtype=np.float64)
     m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
     # Four candidate solutions, each divided by the component it pivots on (4 * pivot ** 2 below).
     candidates = np.stack(
         [
-            np.stack([1 + m00 - m11 - m22, R[..., 1, 0] + R[..., 0, 1], R[..., 0, 2] + R[..., 2, 0], R[..., 2, 1] - R[..., 1, 2]], -1),
-            np.stack([R[..., 1, 0] + R[..., 0, 1], 1 - m00 + m11 - m22, R[..., 2, 1] + R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0]], -1),
-            np.stack([R[..., 0, 2] + R[..., 2, 0], R[..., 2, 1] + R[..., 1, 2], 1 - m00 - m11 + m22, R[..., 1, 0] - R[..., 0, 1]], -1),
-            np.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1], 1 + m00 + m11 + m22], -1),
+            np.stack(
+                [
+                    1 + m00 - m11 - m22,
+                    R[..., 1, 0] + R[..., 0, 1],
+                    R[..., 0, 2] + R[..., 2, 0],
+                    R[..., 2, 1] - R[..., 1, 2],
+                ],
+                -1,
+            ),
+            np.stack(
+                [
+                    R[..., 1, 0] + R[..., 0, 1],
+                    1 - m00 + m11 - m22,
+                    R[..., 2, 1] + R[..., 1, 2],
+                    R[..., 0, 2] - R[..., 2, 0],
+                ],
+                -1,
+            ),
+            np.stack(
+                [
+                    R[..., 0, 2] + R[..., 2, 0],
+                    R[..., 2, 1] + R[..., 1, 2],
+                    1 - m00 - m11 + m22,
+                    R[..., 1, 0] - R[..., 0, 1],
+                ],
+                -1,
+            ),
+            np.stack(
+                [
+                    R[..., 2, 1] - R[..., 1, 2],
+                    R[..., 0, 2] - R[..., 2, 0],
+                    R[..., 1, 0] - R[..., 0, 1],
+                    1 + m00 + m11 + m22,
+                ],
+                -1,
+            ),
         ],
         -2,
     )
@@ -80,14 +112,12 @@ def axis_angle_to_matrix(rotvec: Any) -> Any:
     one_minus_cos_over_theta2 = xp.where(small, 0.5 - theta2 / 24.0, (1.0 - xp.cos(theta)) / (theta * theta))
     x, y, z = rotvec[..., 0], rotvec[..., 1], rotvec[..., 2]
     zero = xp.zeros_like(x)
-    skew = xp.stack(
-        [xp.stack([zero, -z, y], -1), xp.stack([z, zero, -x], -1), xp.stack([-y, x, zero], -1)], -2
-    )
+    skew = xp.stack([xp.stack([zero, -z, y], -1), xp.stack([z, zero, -x], -1), xp.stack([-y, x, zero], -1)], -2)
     eye = like(rotvec, np.eye(3))
     return eye + sin_over_theta[..., None, None] * skew + one_minus_cos_over_theta2[..., None, None] * (skew @ skew)
 
 
-def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:  # noqa: N803
+def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotation matrix -> (..., 3) rotation vector with angle in ``[0, pi]``."""
     q = matrix_to_quaternion(R)
     sin_half = np.linalg.norm(q[..., :3], axis=-1)
@@ -96,7 +126,7 @@ def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:  # noqa: N803
     return q[..., :3] * scale[..., None]
 
 
-def make_transform(R: Any, t: Any) -> Any:  # noqa: N803
+def make_transform(R: Any, t: Any) -> Any:
     """(..., 4, 4) transform from a (..., 3, 3) rotation and a (..., 3) translation. NumPy or torch."""
     xp = array_namespace(R, t)
     top = xp.concatenate([R, t[..., None]], -1)
@@ -104,21 +134,21 @@ def make_transform(R: Any, t: Any) -> Any:  # noqa: N803
     return xp.concatenate([top, bottom], -2)
 
 
-def invert_transform(T_b_a: Any) -> Any:  # noqa: N803
+def invert_transform(T_b_a: Any) -> Any:
     """``T_a_b`` from ``T_b_a`` (..., 4, 4), using ``R^T`` rather than a general inverse. NumPy or torch."""
-    R_a_b = swap_last_axes(T_b_a[..., :3, :3])  # noqa: N806
+    R_a_b = swap_last_axes(T_b_a[..., :3, :3])
     t = -(R_a_b @ T_b_a[..., :3, 3:4])[..., 0]
     return make_transform(R_a_b, t)
 
 
-def check_rigid(T: np.ndarray, name: str = "transform", atol: float = 1e-5) -> np.ndarray:  # noqa: N803
+def check_rigid(T: np.ndarray, name: str = "transform", atol: float = 1e-5) -> np.ndarray:
     """Return ``T`` as float64 (..., 4, 4) after checking it is finite and rigid; raise :class:`PoseError`."""
-    T = np.asarray(T, dtype=np.float64)  # noqa: N806
+    T = np.asarray(T, dtype=np.float64)
     if T.shape[-2:] != (4, 4):
         raise PoseError(f"{name}: expected (..., 4, 4), got shape {T.shape}")
     if not np.all(np.isfinite(T)):
         raise PoseError(f"{name}: contains NaN or infinite values")
-    R = T[..., :3, :3]  # noqa: N806
+    R = T[..., :3, :3]
     orthogonality = np.abs(swap_last_axes(R) @ R - np.eye(3)).max()
     if orthogonality > atol or np.any(np.linalg.det(R) < 0) or np.abs(T[..., 3, :] - [0, 0, 0, 1]).max() > atol:
         raise PoseError(f"{name}: not a rigid transform (R^T R differs from I by {orthogonality:.2e})")
@@ -148,7 +178,7 @@ def slerp(q0: np.ndarray, q1: np.ndarray, alpha: np.ndarray | float) -> np.ndarr
     return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
-def interpolate_transform(T0: np.ndarray, T1: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:  # noqa: N803
+def interpolate_transform(T0: np.ndarray, T1: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
     """Pose between ``T0`` (``alpha = 0``) and ``T1`` (``alpha = 1``): slerp of rotation, lerp of translation."""
     alpha = np.asarray(alpha, dtype=np.float64)
     q = slerp(matrix_to_quaternion(T0[..., :3, :3]), matrix_to_quaternion(T1[..., :3, :3]), alpha)

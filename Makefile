@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` (the main job) and `make test` (the tests).
+# Both create or reuse the virtual environment $(VENV) and install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PIP_TORCH_ARGS ?=
+DEMO_DIR ?= demo_output
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.depth_ros-installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): setup.py setup.cfg package.xml requirements/base.txt requirements/test.txt requirements/ros-wheels.txt tools/setup_venv.sh
+	VENV='$(VENV)' PYTHON='$(PYTHON)' TORCH_SPEC='$(TORCH_SPEC)' PIP_TORCH_ARGS='$(PIP_TORCH_ARGS)' bash tools/setup_venv.sh
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/depth-ros demo --out $(DEMO_DIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/generator_speed.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) build install log .pytest_cache
