@@ -117,7 +117,7 @@ def _demo(args: argparse.Namespace) -> int:
     preview = save_preview(frames, args.out / "sample_preview.png", f"sample bag: {len(frames)} frames")
     print(f"[2/2] read {len(frames)} frames back from the bag (extrinsic from {reader.extrinsic_source})")
     print(f"\ndemo output in {args.out}/:\n  {bag.name}/  ROS 2 bag (mcap): /camera/image_raw, /camera/camera_info,")
-    print("                /camera/depth/ground_truth, /odom, /tf, /tf_static")
+    print("                /camera/depth/ground_truth, /camera/depth/camera_info, /odom, /tf, /tf_static")
     print(f"  {preview.name}  frames, ground-truth depth and the camera path")
     return 0
 

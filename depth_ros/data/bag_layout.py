@@ -26,6 +26,7 @@ class BagTopics:
         image: ``sensor_msgs/Image`` (rgb8, bgr8, rgba8, bgra8, mono8).
         camera_info: ``sensor_msgs/CameraInfo`` of ``image``.
         depth: ground-truth ``sensor_msgs/Image`` (32FC1 metres or 16UC1 millimetres) aligned with ``image``.
+        depth_camera_info: the ``camera_info`` beside ``depth`` (what rviz's DepthCloud looks for).
         odometry: ``nav_msgs/Odometry`` of the robot's base in its odometry frame.
         tf_static: ``tf2_msgs/TFMessage`` with the static transforms (base -> camera optical frame).
         tf: ``tf2_msgs/TFMessage`` with the dynamic transforms (odom -> base), for rviz.
@@ -34,6 +35,7 @@ class BagTopics:
     image: str = "/camera/image_raw"
     camera_info: str = "/camera/camera_info"
     depth: str | None = "/camera/depth/ground_truth"
+    depth_camera_info: str | None = "/camera/depth/camera_info"
     odometry: str | None = "/odom"
     tf_static: str | None = "/tf_static"
     tf: str | None = "/tf"

@@ -154,12 +154,13 @@ class BagWriter:
             raise BagError(f"colour encoding must be rgb8 or bgr8, got {encoding!r}")
         pixels = frame.rgb if encoding == "rgb8" else frame.rgb[..., ::-1]
         self.write(self.topics.image, image_message(pixels, encoding, frame.stamp_ns, frame.frame_id), frame.stamp_ns)
-        self.write(
-            self.topics.camera_info, camera_info_message(frame.camera, frame.stamp_ns, frame.frame_id), frame.stamp_ns
-        )
+        info = camera_info_message(frame.camera, frame.stamp_ns, frame.frame_id)
+        self.write(self.topics.camera_info, info, frame.stamp_ns)
         if frame.depth is not None and self.topics.depth:
             depth = image_message(frame.depth.astype(np.float32), "32FC1", frame.stamp_ns, frame.frame_id)
             self.write(self.topics.depth, depth, frame.stamp_ns)
+            if self.topics.depth_camera_info:
+                self.write(self.topics.depth_camera_info, info, frame.stamp_ns)
 
     def write_odometry(self, sample: OdometrySample, names: FrameNames) -> None:
         """Odometry and the matching ``odom -> base_link`` transform on ``/tf``."""

@@ -64,7 +64,7 @@ class SyntheticConfig:
     seed: int = 0
     start_time_ns: int = 1_700_000_000_000_000_000
     camera_height_m: float = 1.3
-    camera_forward_m: float = 0.2
+    camera_forward_m: float = 0.0
     camera_pitch_down_deg: float = 5.0
 
     def __post_init__(self) -> None:
