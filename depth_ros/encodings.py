@@ -86,7 +86,7 @@ def array_to_image_fields(pixels: np.ndarray, encoding: str) -> dict[str, Any]:
         raise ImageEncodingError(f"unsupported image encoding {encoding!r}: expected one of {', '.join(_LAYOUTS)}")
     dtype, channels = _LAYOUTS[encoding]
     pixels = np.ascontiguousarray(pixels)
-    shape_channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    shape_channels = 1 if pixels.ndim != 3 else pixels.shape[2]
     if pixels.dtype != dtype or shape_channels != channels or pixels.ndim not in (2, 3):
         raise ImageEncodingError(
             f"{encoding} needs (H, W{'' if channels == 1 else f', {channels}'}) {np.dtype(dtype).name}, "

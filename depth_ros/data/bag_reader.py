@@ -83,6 +83,12 @@ def resolve_static_transform(edges: dict[str, tuple[str, np.ndarray]], parent: s
     return invert_transform(from_parent[common]) @ from_child[common]
 
 
+def _custom_data(reader: AnyReader) -> dict[str, str]:
+    """The ``custom_data`` of a rosbag2 bag's metadata (empty for bags without it)."""
+    storage = getattr(reader.readers[0], "storage", None)
+    return getattr(getattr(storage, "metadata", None), "custom", None) or {}
+
+
 class BagReader:
     """Frames of a ROS 2 bag; iterate it (twice if you like: each pass re-reads the images).
 
@@ -111,13 +117,13 @@ class BagReader:
         with self._open() as reader:
             self._topics = self._check_topics(reader)
             self._read_small_topics(reader)
-            custom = getattr(getattr(reader.readers[0], "metadata", None), "custom", None) or {}
+            custom = _custom_data(reader)
         self.T_base_cam, self.extrinsic_source = self._find_extrinsic(T_base_cam, custom)
 
     @contextmanager
     def _open(self) -> Iterator[AnyReader]:
-        reader = AnyReader([self.path], default_typestore=TYPESTORE)
         try:
+            reader = AnyReader([self.path], default_typestore=TYPESTORE)
             reader.open()
         except Exception as error:  # rosbags raises several types (ReaderError, sqlite3, struct, OS errors)
             raise BagError(f"cannot read bag {self.path}: {error} ({_UNREADABLE_HINT})") from error

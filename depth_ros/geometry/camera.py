@@ -132,13 +132,13 @@ class PinholeCamera:
         return self.transformed(PixelTransform.crop(x0, y0), width, height)
 
     def normalized_K(self) -> np.ndarray:
-        """(4, 4) float32 intrinsics divided by the image size, as Monodepth2's datasets store them.
+        """(4, 4) float64 intrinsics divided by the image size, as Monodepth2's datasets store them.
 
         Monodepth2 writes ``K = [[fx/W, 0, cx/W, 0], [0, fy/H, cy/H, 0], [0, 0, 1, 0], [0, 0, 0, 1]]`` and
         multiplies rows 0 and 1 by the width and height of each scale: it rescales without the
         half-pixel shift. :meth:`from_normalized_K` is the exact inverse at the same size.
         """
-        K = np.eye(4, dtype=np.float32)
+        K = np.eye(4)
         K[0, 0], K[0, 2] = self.fx / self.width, self.cx / self.width
         K[1, 1], K[1, 2] = self.fy / self.height, self.cy / self.height
         return K

@@ -1,0 +1,202 @@
+"""The ``depth-ros`` console script, run as a user runs it (a subprocess of the installed entry point).
+
+Success paths write real bags and PNGs; error paths must exit with status 2 and print exactly one
+``error: ...`` line on stderr, never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import bag_data_file, copy_truncated
+
+from depth_ros.data.bag_reader import BagReader
+
+SMALL = ["--frames", "5", "--width", "64", "--height", "48", "--quiet"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def console_script() -> str:
+    """The installed ``depth-ros`` entry point (on PATH, or next to this interpreter in the venv)."""
+    beside = Path(sys.executable).parent / "depth-ros"
+    found = shutil.which("depth-ros") or (str(beside) if beside.exists() else None)
+    assert found, "the depth-ros console script is not installed (pip install -e .)"
+    return found
+
+
+def depth_ros(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [console_script(), *map(str, args)], capture_output=True, text=True, timeout=120, cwd=cwd, check=False
+    )
+
+
+def assert_clean_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """Status 2, one ``error:`` line on stderr naming ``fragments``, no traceback; returns the line."""
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def cli_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bag made by ``depth-ros make-sample`` (mcap, 5 frames of 64x48). Do not modify it."""
+    out = tmp_path_factory.mktemp("cli") / "sample"
+    result = depth_ros("make-sample", out, *SMALL)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """An output folder after one ``depth-ros demo --frames 5`` run, and that run. Do not modify it."""
+    out = tmp_path_factory.mktemp("demo") / "out"
+    return out, depth_ros("demo", "--out", out, "--frames", "5", cwd=out.parent)
+
+
+def test_console_script_is_installed() -> None:
+    result = depth_ros("--help")
+    assert result.returncode == 0
+    for command in ("demo", "make-sample", "preview"):
+        assert command in result.stdout
+
+
+def test_make_sample_writes_an_mcap_bag(cli_bag: Path) -> None:
+    assert bag_data_file(cli_bag).suffix == ".mcap"
+    reader = BagReader(cli_bag)
+    frames = reader.read_all()
+    assert len(frames) == 5
+    assert frames[0].rgb.shape == (48, 64, 3)
+    assert frames[0].depth.shape == (48, 64)
+    assert all(f.T_world_cam is not None for f in frames)
+    assert reader.extrinsic_source == "tf_static"
+
+
+def test_make_sample_sqlite3(tmp_path: Path) -> None:
+    out = tmp_path / "sample_db"
+    result = depth_ros("make-sample", out, *SMALL, "--storage", "sqlite3")
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stdout and "sqlite3" in result.stdout
+    assert result.stderr == ""  # --quiet: no progress bar
+    assert bag_data_file(out).suffix == ".db3"
+    frames = BagReader(out).read_all()
+    assert [f.rgb.shape for f in frames] == [(48, 64, 3)] * 5
+
+
+def test_preview_writes_a_png(cli_bag: Path, tmp_path: Path) -> None:
+    png = tmp_path / "nested" / "preview.png"
+    result = depth_ros("preview", cli_bag, "--out", png)
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {png}" in result.stdout
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    assert png.stat().st_size > 1000
+
+
+def test_preview_of_missing_bag_is_a_clean_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    result = depth_ros("preview", missing, "--out", tmp_path / "x.png")
+    assert_clean_error(result, "not found", str(missing))
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_make_sample_onto_existing_out_is_a_clean_error(cli_bag: Path, tmp_path: Path) -> None:
+    existing = tmp_path / "existing"
+    shutil.copytree(cli_bag, existing)
+    before = {p.name: p.read_bytes() for p in existing.iterdir()}
+    result = depth_ros("make-sample", existing, *SMALL)
+    assert_clean_error(result, "already exists", str(existing))
+    assert {p.name: p.read_bytes() for p in existing.iterdir()} == before
+
+
+def test_make_sample_with_zero_frames_is_a_clean_error(tmp_path: Path) -> None:
+    result = depth_ros("make-sample", tmp_path / "zero", "--frames", "0", "--quiet")
+    assert_clean_error(result, "frames")
+    assert not (tmp_path / "zero").exists()
+
+
+def test_preview_of_truncated_bag_is_a_clean_error(cli_bag: Path, tmp_path: Path) -> None:
+    bag = copy_truncated(cli_bag, tmp_path / "cut")
+    result = depth_ros("preview", bag, "--out", tmp_path / "x.png")
+    assert_clean_error(result, "truncated or corrupt", str(bag))
+
+
+@pytest.mark.parametrize("kind", ["empty folder", "folder without metadata.yaml"])
+def test_preview_of_folder_that_is_not_a_bag_is_a_clean_error(cli_bag: Path, tmp_path: Path, kind: str) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    if kind == "folder without metadata.yaml":
+        shutil.copy(bag_data_file(cli_bag), folder)
+    result = depth_ros("preview", folder, "--out", tmp_path / "x.png")
+    assert_clean_error(result, str(folder))
+
+
+def test_preview_with_wrong_image_topic_is_a_clean_error(cli_bag: Path, tmp_path: Path) -> None:
+    result = depth_ros("preview", cli_bag, "--out", tmp_path / "x.png", "--image-topic", "/front/image")
+    assert_clean_error(result, "'/front/image'", "/camera/image_raw [sensor_msgs/msg/Image]")
+
+
+def test_demo_generates_the_sample_bag_and_preview(demo_dir) -> None:
+    out, result = demo_dir
+    assert result.returncode == 0, result.stderr
+    assert "generating the sample bag" in result.stdout
+    assert "reusing" not in result.stdout
+    assert len(BagReader(out / "sample_bag").read_all()) == 5
+    assert (out / "sample_preview.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_demo_second_run_reuses_the_cached_bag(demo_dir) -> None:
+    out, first = demo_dir
+    assert first.returncode == 0, first.stderr
+    bag_file = bag_data_file(out / "sample_bag")
+    before = (bag_file.stat().st_mtime_ns, bag_file.read_bytes())
+    result = depth_ros("demo", "--out", out, "--frames", "5", cwd=out.parent)
+    assert result.returncode == 0, result.stderr
+    assert "reusing" in result.stdout
+    assert "generating" not in result.stdout
+    assert (bag_file.stat().st_mtime_ns, bag_file.read_bytes()) == before
+
+
+def _corrupt(bag: Path, how: str) -> None:
+    if how == "truncated":
+        data = bag_data_file(bag)
+        with data.open("r+b") as handle:
+            handle.truncate(data.stat().st_size // 2)
+    elif how == "metadata.yaml deleted":
+        (bag / "metadata.yaml").unlink()
+    else:  # "empty folder"
+        shutil.rmtree(bag)
+        bag.mkdir()
+
+
+@pytest.mark.parametrize("how", ["truncated", "metadata.yaml deleted", "empty folder"])
+def test_demo_regenerates_a_corrupted_cached_bag(demo_dir, tmp_path: Path, how: str) -> None:
+    source, first = demo_dir
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    shutil.copytree(source, out)
+    _corrupt(out / "sample_bag", how)
+    result = depth_ros("demo", "--out", out, "--frames", "5", cwd=tmp_path)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "regenerating" in result.stdout
+    assert "generating the sample bag" in result.stdout
+    assert len(BagReader(out / "sample_bag").read_all()) == 5
+
+
+def test_demo_regenerates_a_cached_bag_with_other_frame_count(demo_dir, tmp_path: Path) -> None:
+    source, first = demo_dir
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    shutil.copytree(source, out)
+    result = depth_ros("demo", "--out", out, "--frames", "4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "regenerating" in result.stdout and "has 5 frames, expected 4" in result.stdout
+    assert len(BagReader(out / "sample_bag")) == 4
