@@ -87,3 +87,17 @@ def test_rviz_configs_are_yaml_with_a_fixed_frame_and_known_display_classes():
         assert manager["Global Options"]["Fixed Frame"] == "odom"
         for display in manager["Displays"]:
             assert display["Class"].startswith("rviz_default_plugins/"), display["Class"]
+
+
+def test_sample_playback_rviz_config_shows_topics_the_sample_bag_has(sample_bag):
+    from rosbags.highlevel import AnyReader
+
+    config = yaml.safe_load((ROOT / "config" / "sample_playback.rviz").read_text())
+    shown = set()
+    for display in config["Visualization Manager"]["Displays"]:
+        shown.update(display[key] for key in ("Depth Map Topic", "Color Image Topic") if key in display)
+        if "Topic" in display:
+            shown.add(display["Topic"]["Value"])
+    with AnyReader([sample_bag]) as reader:
+        recorded = {c.topic for c in reader.connections}
+    assert shown and shown <= recorded, shown - recorded

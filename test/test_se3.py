@@ -396,7 +396,7 @@ def test_interpolate_pose_hits_the_samples() -> None:
         np.testing.assert_allclose(interpolate_pose(STAMPS, POSES, stamp), pose, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("offset_ns", [50_000_000, 25_000_000, 90_000_000, 12_345_679])
+@pytest.mark.parametrize("offset_ns", [50_000_000, 25_000_000, 90_000_000, 87_654_321])
 def test_interpolate_pose_between_samples(offset_ns: int) -> None:
     query = STAMPS[0] + offset_ns
     fraction = offset_ns / 100_000_000  # the odd offset fails if the stamps lose precision (float32)
@@ -442,6 +442,12 @@ def test_interpolate_pose_refuses_large_gaps() -> None:
         interpolate_pose(STAMPS, POSES, STAMPS[1] + 100_000_000, max_gap_ns=max_gap_ns)
     with pytest.raises(PoseError, match="gap"):
         interpolate_pose(STAMPS, POSES, np.array([STAMPS[0] + 1, STAMPS[2] - 1]), max_gap_ns=max_gap_ns)
+
+
+def test_interpolate_pose_at_a_sample_beside_a_gap_returns_that_sample() -> None:
+    """Nothing is interpolated at an exact sample stamp, so the gap next to it does not matter."""
+    at_sample = interpolate_pose(STAMPS, POSES, STAMPS[2], max_gap_ns=150_000_000)
+    np.testing.assert_allclose(at_sample, POSES[2], rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -150,8 +150,12 @@ def check_rigid(T: np.ndarray, name: str = "transform", atol: float = 1e-5) -> n
         raise PoseError(f"{name}: contains NaN or infinite values")
     R = T[..., :3, :3]
     orthogonality = np.abs(swap_last_axes(R) @ R - np.eye(3)).max()
-    if orthogonality > atol or np.any(np.linalg.det(R) < 0) or np.abs(T[..., 3, :] - [0, 0, 0, 1]).max() > atol:
+    if orthogonality > atol:
         raise PoseError(f"{name}: not a rigid transform (R^T R differs from I by {orthogonality:.2e})")
+    if np.any(np.linalg.det(R) < 0):
+        raise PoseError(f"{name}: not a rigid transform (det R < 0: a reflection)")
+    if np.abs(T[..., 3, :] - [0, 0, 0, 1]).max() > atol:
+        raise PoseError(f"{name}: last row must be [0, 0, 0, 1], got {T[..., 3, :].tolist()}")
     return T
 
 
@@ -219,9 +223,12 @@ def interpolate_pose(
     if len(stamps) == 1:
         return np.broadcast_to(poses[0], (*query.shape, 4, 4)).copy()
     gap = stamps[upper] - stamps[lower]
-    if max_gap_ns is not None and np.any(gap > max_gap_ns):
+    on_sample = (query == stamps[lower]) | (query == stamps[upper])
+    too_wide = (gap > max_gap_ns) & ~on_sample if max_gap_ns is not None else np.zeros_like(on_sample)
+    if np.any(too_wide):
         raise PoseError(
-            f"pose gap of {gap.max() / 1e9:.3f} s around the requested stamp exceeds {max_gap_ns / 1e9:.3f} s"
+            f"pose gap of {gap[too_wide].max() / 1e6:.3f} ms around the requested stamp exceeds "
+            f"{max_gap_ns / 1e6:.3f} ms: poses are not interpolated across gaps"
         )
     alpha = (query - stamps[lower]) / gap
     return interpolate_transform(poses[lower], poses[upper], alpha)
