@@ -155,7 +155,7 @@ def check_rigid(T: np.ndarray, name: str = "transform", atol: float = 1e-5) -> n
     if np.any(np.linalg.det(R) < 0):
         raise PoseError(f"{name}: not a rigid transform (det R < 0: a reflection)")
     if np.abs(T[..., 3, :] - [0, 0, 0, 1]).max() > atol:
-        raise PoseError(f"{name}: last row must be [0, 0, 0, 1], got {T[..., 3, :].tolist()}")
+        raise PoseError(f"{name}: not a rigid transform (last row must be [0, 0, 0, 1], got {T[..., 3, :].tolist()})")
     return T
 
 
