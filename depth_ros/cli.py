@@ -7,6 +7,7 @@ users (:class:`~depth_ros.errors.DepthRosError`) print as one line and exit with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -81,10 +82,12 @@ def register_preview(subparsers) -> None:
     )  # fmt: skip
     parser.add_argument("bag", type=Path, help="bag folder (or .mcap/.db3 file)")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
-    parser.add_argument("--image-topic", default="/camera/image_raw")
-    parser.add_argument("--camera-info-topic", default="/camera/camera_info")
-    parser.add_argument("--depth-topic", default="/camera/depth/ground_truth")
-    parser.add_argument("--odom-topic", default="/odom")
+    from depth_ros.data.bag_layout import BagTopics
+
+    parser.add_argument("--image-topic", default=BagTopics.image, help=f"default: {BagTopics.image}")
+    parser.add_argument("--camera-info-topic", default=BagTopics.camera_info, help=f"default: {BagTopics.camera_info}")
+    parser.add_argument("--depth-topic", default=BagTopics.depth, help=f"default: {BagTopics.depth}")
+    parser.add_argument("--odom-topic", default=BagTopics.odometry, help=f"default: {BagTopics.odometry}")
     parser.set_defaults(handler=_preview)
 
 
@@ -116,8 +119,9 @@ def _demo(args: argparse.Namespace) -> int:
     frames = reader.read_all()
     preview = save_preview(frames, args.out / "sample_preview.png", f"sample bag: {len(frames)} frames")
     print(f"[2/2] read {len(frames)} frames back from the bag (extrinsic from {reader.extrinsic_source})")
-    print(f"\ndemo output in {args.out}/:\n  {bag.name}/  ROS 2 bag (mcap): /camera/image_raw, /camera/camera_info,")
-    print("                /camera/depth/ground_truth, /camera/depth/camera_info, /odom, /tf, /tf_static")
+    topics = ", ".join(topic for topic in dataclasses.astuple(reader.topics) if topic)
+    print(f"\ndemo output in {args.out}/")
+    print(f"  {bag.name}/  ROS 2 bag (mcap) with {topics}")
     print(f"  {preview.name}  frames, ground-truth depth and the camera path")
     return 0
 

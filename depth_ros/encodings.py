@@ -30,12 +30,17 @@ COLOUR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8")
 DEPTH_ENCODINGS = ("32FC1", "16UC1", "mono16")
 
 
+def _layout(encoding: str) -> tuple[type, int]:
+    """(dtype, channels) of an encoding; :class:`ImageEncodingError` for the ones we do not handle."""
+    if encoding not in _LAYOUTS:
+        raise ImageEncodingError(f"unsupported image encoding {encoding!r}: expected one of {', '.join(_LAYOUTS)}")
+    return _LAYOUTS[encoding]
+
+
 def image_to_array(msg: Any) -> np.ndarray:
     """Pixels of an ``Image`` as an (H, W) or (H, W, C) array of the encoding's dtype (a view when possible)."""
     encoding = msg.encoding
-    if encoding not in _LAYOUTS:
-        raise ImageEncodingError(f"unsupported image encoding {encoding!r}: expected one of {', '.join(_LAYOUTS)}")
-    dtype, channels = _LAYOUTS[encoding]
+    dtype, channels = _layout(encoding)
     dtype = np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<")
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     row_bytes = width * channels * dtype.itemsize
@@ -82,9 +87,7 @@ def array_to_image_fields(pixels: np.ndarray, encoding: str) -> dict[str, Any]:
         pixels: (H, W) or (H, W, C) array whose dtype and channels match ``encoding`` (e.g. (H, W, 3)
             uint8 for ``rgb8``/``bgr8``; the caller orders the channels). ``data`` is a flat uint8 view.
     """
-    if encoding not in _LAYOUTS:
-        raise ImageEncodingError(f"unsupported image encoding {encoding!r}: expected one of {', '.join(_LAYOUTS)}")
-    dtype, channels = _LAYOUTS[encoding]
+    dtype, channels = _layout(encoding)
     pixels = np.ascontiguousarray(pixels)
     shape_channels = 1 if pixels.ndim != 3 else pixels.shape[2]
     if pixels.dtype != dtype or shape_channels != channels or pixels.ndim not in (2, 3):
