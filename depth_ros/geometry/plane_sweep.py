@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from depth_ros.geometry._array import array_namespace, like, swap_last_axes
-from depth_ros.geometry.projection import pixel_grid
+from depth_ros.geometry._array import like, swap_last_axes
+from depth_ros.geometry.projection import pinhole_inverse, pixel_grid
 
 
 def plane_sweep_pixels(
-    K_ref: Any, K_meas: Any, T_meas_ref: Any, depths: Any, height: int, width: int
+    K_ref: Any, K_meas: Any, T_meas_ref: Any, depths: Any, height: int, width: int, eps: float = 0.0
 ) -> tuple[Any, Any]:
     """Pixel coordinates in the measurement image of every reference pixel at every plane depth.
 
@@ -30,20 +30,20 @@ def plane_sweep_pixels(
         T_meas_ref: (..., 4, 4) reference-to-measurement camera transform.
         depths: (D,) plane depths in metres along the reference optical axis (``1 / inverse_depth``).
         height, width: reference image size in pixels.
+        eps: added to ``z`` before dividing (MVDepthNet uses 1e-6).
 
     Returns:
         ``uv``: (..., D, H, W, 2) measurement pixel coordinates ``(u, v)``, meaningful only where ``z > 0``;
         ``z``: (..., D, H, W) depth of the hypothesised point in the measurement camera, metres.
     """
-    xp = array_namespace(K_ref, K_meas, T_meas_ref, depths)
     rays = pixel_grid(height, width, depths).reshape(height * width, 3)
     KR = K_meas @ T_meas_ref[..., :3, :3]
-    direction = rays @ swap_last_axes(KR @ xp.linalg.inv(K_ref))  # (..., HW, 3)
+    direction = rays @ swap_last_axes(KR @ pinhole_inverse(K_ref))  # (..., HW, 3)
     offset = (K_meas @ T_meas_ref[..., :3, 3:4])[..., 0]  # (..., 3)
     points = direction[..., None, :, :] * depths[:, None, None] + offset[..., None, None, :]
     points = points.reshape(*points.shape[:-2], height, width, 3)
     z = points[..., 2]
-    return points[..., :2] / z[..., None], z
+    return points[..., :2] / (z[..., None] + eps), z
 
 
 def grid_sample_coordinates(uv: Any, height: int, width: int, align_corners: bool) -> Any:

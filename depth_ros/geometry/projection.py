@@ -22,6 +22,22 @@ def pixel_grid(height: int, width: int, like_array: Any) -> Any:
     return xp.stack([uu, vv, xp.ones_like(uu)], -1)
 
 
+def pinhole_inverse(K: Any) -> Any:
+    """(..., 3, 3) inverse of zero-skew intrinsics in closed form (exportable to ONNX, unlike a general inverse).
+
+    ``K^-1 = [[1/fx, 0, -cx/fx], [0, 1/fy, -cy/fy], [0, 0, 1]]``.
+    """
+    xp = array_namespace(K)
+    fx, fy, cx, cy = K[..., 0, 0], K[..., 1, 1], K[..., 0, 2], K[..., 1, 2]
+    zero, one = xp.zeros_like(fx), xp.ones_like(fx)
+    rows = [
+        xp.stack([1.0 / fx, zero, -cx / fx], -1),
+        xp.stack([zero, 1.0 / fy, -cy / fy], -1),
+        xp.stack([zero, zero, one], -1),
+    ]
+    return xp.stack(rows, -2)
+
+
 def backproject(depth: Any, K: Any) -> Any:
     """Points of a depth image in its camera frame.
 
@@ -32,9 +48,8 @@ def backproject(depth: Any, K: Any) -> Any:
     Returns:
         (..., H, W, 3) points ``depth * K^-1 [u, v, 1]`` in metres.
     """
-    xp = array_namespace(depth, K)
     height, width = depth.shape[-2:]
-    rays = pixel_grid(height, width, depth).reshape(height * width, 3) @ swap_last_axes(xp.linalg.inv(K))
+    rays = pixel_grid(height, width, depth).reshape(height * width, 3) @ swap_last_axes(pinhole_inverse(K))
     rays = rays.reshape(*rays.shape[:-2], height, width, 3)
     return rays * depth[..., None]
 

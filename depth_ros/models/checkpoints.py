@@ -1,0 +1,229 @@
+"""Load and save depth networks: published Monodepth2 folders, MVDepthNet's ``.pth.tar``, our own format.
+
+Every file is read with ``torch.load(weights_only=True)`` (checkpoints are pickles; this refuses
+anything but tensors and plain containers, so a file cannot run code). Loading is strict: a missing,
+unexpected or wrongly shaped parameter raises :class:`CheckpointError` naming them, never a silent
+partial load. The only tolerated difference is a missing BatchNorm ``num_batches_tracked`` counter
+(files saved by PyTorch < 0.4.1, e.g. MVDepthNet's).
+
+Our format is one file: ``{"format": "depth_ros", "format_version": 1, "metadata": <JSON of
+ModelMetadata>, "state_dict": {...}}``, written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from depth_ros.errors import DepthRosError
+from depth_ros.models.metadata import ModelMetadata
+from depth_ros.models.monodepth2 import MAX_DEPTH, MIN_DEPTH, STEREO_SCALE_FACTOR, Monodepth2
+from depth_ros.models.mvdepthnet import (
+    IMAGE_MEAN,
+    IMAGE_STD,
+    MAX_INVERSE_DEPTH,
+    MIN_INVERSE_DEPTH,
+    PLANES,
+    MVDepthNet,
+)
+
+FORMAT = "depth_ros"
+FORMAT_VERSION = 1
+_MONODEPTH2_EXTRA_KEYS = ("height", "width", "use_stereo")
+
+
+class CheckpointError(DepthRosError):
+    """A weights file that is missing, unreadable, or does not fit the network."""
+
+
+def read_weights(path: Path) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, with errors that say what went wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # corrupt zip, truncated pickle, disallowed global, ...
+        raise CheckpointError(
+            f"cannot read weights {path}: {error}. The file may be truncated or corrupt, or contain "
+            "Python objects that a safe load refuses (only tensors and plain containers are accepted)"
+        ) from error
+
+
+def load_state_strict(module: nn.Module, state: dict[str, Any], source: str) -> None:
+    """Load ``state`` into ``module`` only if every key and shape matches (``num_batches_tracked`` may be absent)."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{source}: expected a state dict, got {type(state).__name__}")
+    expected = module.state_dict()
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
+    wrong_shape = [
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    if missing or unexpected or wrong_shape:
+        parts = []
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
+            if items:
+                shown = ", ".join(items[:6]) + (f", ... ({len(items)} in all)" if len(items) > 6 else "")
+                parts.append(f"{label}: {shown}")
+        raise CheckpointError(f"{source} does not fit {type(module).__name__}: " + "; ".join(parts))
+    merged = dict(expected)
+    merged.update(state)
+    module.load_state_dict(merged, strict=True)
+
+
+def build_model(metadata: ModelMetadata) -> nn.Module:
+    """An untrained network of the architecture and variant ``metadata`` describes."""
+    if metadata.architecture == "monodepth2":
+        return Monodepth2(**metadata.variant)
+    if metadata.architecture == "mvdepthnet":
+        return MVDepthNet(**metadata.variant)
+    raise CheckpointError(f"unknown architecture {metadata.architecture!r}: expected monodepth2 or mvdepthnet")
+
+
+def monodepth2_metadata(
+    variant: dict[str, Any], height: int, width: int, use_stereo: bool, source: str
+) -> ModelMetadata:
+    """Metadata of a Monodepth2 model (stereo-trained models are metric after x5.4 on KITTI-like rigs)."""
+    return ModelMetadata(
+        architecture="monodepth2",
+        variant=variant,
+        height=height,
+        width=width,
+        mean=0.45,
+        std=0.225,
+        value_range=255.0,
+        min_depth=MIN_DEPTH,
+        max_depth=MAX_DEPTH,
+        scale_type="stereo" if use_stereo else "relative",
+        scale_factor=STEREO_SCALE_FACTOR if use_stereo else 1.0,
+        source=source,
+    )
+
+
+def mvdepthnet_metadata(variant: dict[str, Any], height: int, width: int, source: str) -> ModelMetadata:
+    """Metadata of an MVDepthNet model (metric depth from posed frames, 0.5 m to 50 m)."""
+    return ModelMetadata(
+        architecture="mvdepthnet",
+        variant=variant,
+        height=height,
+        width=width,
+        mean=IMAGE_MEAN,
+        std=IMAGE_STD,
+        value_range=1.0,
+        min_depth=1.0 / MAX_INVERSE_DEPTH,
+        max_depth=1.0 / MIN_INVERSE_DEPTH,
+        scale_type="metric",
+        planes=variant.get("planes", PLANES),
+        source=source,
+    )
+
+
+def load_monodepth2_folder(folder: Path) -> tuple[Monodepth2, ModelMetadata]:
+    """A published Monodepth2 model folder (``encoder.pth`` + ``depth.pth``; ResNet-18/34/50 inferred).
+
+    ``encoder.pth`` also holds ``height``, ``width`` (the native input size) and ``use_stereo``.
+    """
+    folder = Path(folder)
+    encoder_state = read_weights(folder / "encoder.pth")
+    depth_state = read_weights(folder / "depth.pth")
+    if not isinstance(encoder_state, dict) or "encoder.conv1.weight" not in encoder_state:
+        raise CheckpointError(f"{folder / 'encoder.pth'} is not a Monodepth2 encoder (no encoder.conv1.weight)")
+    height = int(encoder_state.get("height", 192))
+    width = int(encoder_state.get("width", 640))
+    use_stereo = bool(encoder_state.get("use_stereo", False))
+    num_layers = _resnet_depth(encoder_state)
+    variant = {
+        "num_layers": num_layers,
+        "width": 1.0,
+        "decoder_width": 1.0,
+        "with_fc": "encoder.fc.weight" in encoder_state,
+    }
+    model = Monodepth2(**variant)
+    weights = {k: v for k, v in encoder_state.items() if k not in _MONODEPTH2_EXTRA_KEYS}
+    load_state_strict(model.encoder, weights, str(folder / "encoder.pth"))
+    load_state_strict(model.depth, depth_state, str(folder / "depth.pth"))
+    return model.eval(), monodepth2_metadata(variant, height, width, use_stereo, str(folder))
+
+
+def _resnet_depth(encoder_state: dict[str, Any]) -> int:
+    """18, 34 or 50 from the block layout of a ResNet state dict."""
+    blocks_in_layer3 = {int(k.split(".")[2]) for k in encoder_state if k.startswith("encoder.layer3.")}
+    if "encoder.layer1.0.conv3.weight" in encoder_state:
+        return 50
+    return 34 if len(blocks_in_layer3) == 6 else 18
+
+
+def load_mvdepthnet_tar(path: Path, data: Any = None) -> tuple[MVDepthNet, ModelMetadata]:
+    """MVDepthNet's published ``opensource_model.pth.tar`` (a dict with ``state_dict``); native size 320x256.
+
+    ``data``: the file's content if already read.
+    """
+    data = read_weights(path) if data is None else data
+    state = data.get("state_dict") if isinstance(data, dict) else None
+    if state is None:
+        raise CheckpointError(f"{path} is not an MVDepthNet checkpoint: expected a dict with 'state_dict'")
+    model = MVDepthNet()
+    load_state_strict(model, state, str(path))
+    return model.eval(), mvdepthnet_metadata({"width": 1.0, "planes": PLANES}, 256, 320, str(path))
+
+
+def save_checkpoint(path: Path, model: nn.Module, metadata: ModelMetadata, **extra: Any) -> Path:
+    """Write our format atomically (a temporary file renamed over ``path``); ``extra`` adds entries
+    (tensors, numbers, strings: e.g. optimiser state and step for training)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": metadata.to_json(),
+        "state_dict": model.state_dict(),
+        **extra,
+    }
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(payload, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path
+
+
+def load_checkpoint(path: Path, data: Any = None) -> tuple[nn.Module, ModelMetadata]:
+    """A network saved by :func:`save_checkpoint`, in eval mode, with its metadata (``data``: content if read)."""
+    data = read_weights(path) if data is None else data
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a depth_ros checkpoint (no 'format': 'depth_ros' entry)")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format version {data.get('format_version')}, this depth_ros reads {FORMAT_VERSION}"
+        )
+    try:
+        metadata = ModelMetadata.from_json(data["metadata"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path} has unreadable metadata: {error}") from error
+    model = build_model(metadata)
+    load_state_strict(model, data.get("state_dict"), str(path))
+    return model.eval(), metadata
+
+
+def load_any(path: Path) -> tuple[nn.Module, ModelMetadata]:
+    """Our checkpoint file, a Monodepth2 model folder, or an MVDepthNet ``.pth.tar``, told apart by content."""
+    path = Path(path)
+    if path.is_dir():
+        return load_monodepth2_folder(path)
+    data = read_weights(path)
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        return load_checkpoint(path, data)
+    if isinstance(data, dict) and "state_dict" in data:
+        return load_mvdepthnet_tar(path, data)
+    raise CheckpointError(f"{path}: not a depth_ros checkpoint, a Monodepth2 model folder, or an MVDepthNet .pth.tar")

@@ -1,0 +1,70 @@
+"""What a model is, in one record that travels with its weights, its ONNX file and its engine.
+
+The runtime reads input size, normalisation, depth range and scale type from here, never from a
+separate config file. Stored as JSON (in our checkpoints, in the ONNX ``metadata_props``, and in a
+``.json`` beside exported files).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Architecture = Literal["monodepth2", "mvdepthnet"]
+ScaleType = Literal["relative", "stereo", "metric"]
+METADATA_KEY = "depth_ros.model"
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """Everything needed to rebuild, feed and interpret a depth network.
+
+    Attributes:
+        architecture: ``monodepth2`` or ``mvdepthnet``.
+        variant: constructor arguments of the network (e.g. ``{"num_layers": 18, "width": 1.0}``).
+        height, width: network input size in pixels (multiples of 32).
+        mean, std, value_range: input normalisation ``(x / value_range - mean) / std`` of RGB values x in
+            [0, 255]: Monodepth2 (0.45, 0.225, 255), MVDepthNet (81, 35, 1).
+        min_depth, max_depth: output depth range in metres.
+        scale_type: ``relative`` (up to an unknown scale: monocular training), ``stereo`` (metric after
+            multiplying by ``scale_factor``), or ``metric``.
+        scale_factor: multiplier that makes ``stereo`` depth metric (e.g. 5.4 for KITTI Monodepth2 models).
+        planes: cost-volume planes (MVDepthNet only).
+        measurement_frames: measurement images an exported MVDepthNet graph takes (0 = not fixed).
+        source: where the weights came from (a path, a training run).
+    """
+
+    architecture: Architecture
+    variant: dict[str, Any] = field(default_factory=dict)
+    height: int = 192
+    width: int = 640
+    mean: float = 0.45
+    std: float = 0.225
+    value_range: float = 255.0
+    min_depth: float = 0.1
+    max_depth: float = 100.0
+    scale_type: ScaleType = "relative"
+    scale_factor: float = 1.0
+    planes: int = 0
+    measurement_frames: int = 0
+    source: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelMetadata:
+        values = json.loads(text)
+        known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
+        return cls(**known)
+
+    def replace(self, **changes: Any) -> ModelMetadata:
+        """A copy with some fields changed; the input size must stay a positive multiple of 32."""
+        values = asdict(self)
+        values.update(changes)
+        if values["height"] % 32 or values["width"] % 32 or values["height"] <= 0 or values["width"] <= 0:
+            raise ValueError(
+                f"network input size must be positive multiples of 32, got {values['width']}x{values['height']}"
+            )
+        return ModelMetadata(**values)
