@@ -12,7 +12,7 @@ STAMP := $(VENV)/.depth_ros-installed
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): setup.py setup.cfg package.xml requirements/base.txt requirements/test.txt requirements/ros-wheels.txt tools/setup_venv.sh
+$(STAMP): setup.py setup.cfg package.xml requirements/*.txt tools/setup_venv.sh
 	VENV='$(VENV)' PYTHON='$(PYTHON)' TORCH_SPEC='$(TORCH_SPEC)' PIP_TORCH_ARGS='$(PIP_TORCH_ARGS)' bash tools/setup_venv.sh
 	touch $@
 

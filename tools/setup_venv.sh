@@ -38,5 +38,6 @@ echo "installing dependencies into $VENV ($TORCH_SPEC, ROS 2 from $ros_source)"
 # shellcheck disable=SC2086 # PIP_TORCH_ARGS is a list of words on purpose
 "${pip[@]}" "$TORCH_SPEC" $PIP_TORCH_ARGS
 "${pip[@]}" "${requirements[@]}"
+"${pip[@]}" --no-deps -r requirements/typecheck.txt
 "${pip[@]}" --no-deps --editable .
 "$VENV/bin/python" -c 'import rclpy, torch, depth_ros; print(f"ready: torch {torch.__version__}, rclpy from {rclpy.__file__}")'
