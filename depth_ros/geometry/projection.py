@@ -23,15 +23,18 @@ def pixel_grid(height: int, width: int, like_array: Any) -> Any:
 
 
 def pinhole_inverse(K: Any) -> Any:
-    """(..., 3, 3) inverse of zero-skew intrinsics in closed form (exportable to ONNX, unlike a general inverse).
+    """(..., 3, 3) inverse of upper-triangular intrinsics in closed form (exportable to ONNX, unlike a
+    general matrix inverse).
 
-    ``K^-1 = [[1/fx, 0, -cx/fx], [0, 1/fy, -cy/fy], [0, 0, 1]]``.
+    For ``K = [[fx, s, cx], [0, fy, cy], [0, 0, 1]]``:
+    ``K^-1 = [[1/fx, -s/(fx fy), (s cy - cx fy)/(fx fy)], [0, 1/fy, -cy/fy], [0, 0, 1]]``.
     """
     xp = array_namespace(K)
-    fx, fy, cx, cy = K[..., 0, 0], K[..., 1, 1], K[..., 0, 2], K[..., 1, 2]
+    fx, s, cx = K[..., 0, 0], K[..., 0, 1], K[..., 0, 2]
+    fy, cy = K[..., 1, 1], K[..., 1, 2]
     zero, one = xp.zeros_like(fx), xp.ones_like(fx)
     rows = [
-        xp.stack([1.0 / fx, zero, -cx / fx], -1),
+        xp.stack([1.0 / fx, -s / (fx * fy), (s * cy - cx * fy) / (fx * fy)], -1),
         xp.stack([zero, 1.0 / fy, -cy / fy], -1),
         xp.stack([zero, zero, one], -1),
     ]

@@ -62,14 +62,21 @@ def load_state_strict(module: nn.Module, state: dict[str, Any], source: str) -> 
     expected = module.state_dict()
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
+    not_tensor = [k for k in expected if k in state and not isinstance(state[k], torch.Tensor)]
     wrong_shape = [
         f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
         for k, v in expected.items()
-        if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(v.shape)
+        if k in state and k not in not_tensor and tuple(state[k].shape) != tuple(v.shape)
     ]
-    if missing or unexpected or wrong_shape:
+    if missing or unexpected or not_tensor or wrong_shape:
         parts = []
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape)):
+        problems = (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("not a tensor", not_tensor),
+            ("wrong shape", wrong_shape),
+        )
+        for label, items in problems:
             if items:
                 shown = ", ".join(items[:6]) + (f", ... ({len(items)} in all)" if len(items) > 6 else "")
                 parts.append(f"{label}: {shown}")
@@ -81,11 +88,15 @@ def load_state_strict(module: nn.Module, state: dict[str, Any], source: str) -> 
 
 def build_model(metadata: ModelMetadata) -> nn.Module:
     """An untrained network of the architecture and variant ``metadata`` describes."""
-    if metadata.architecture == "monodepth2":
-        return Monodepth2(**metadata.variant)
-    if metadata.architecture == "mvdepthnet":
-        return MVDepthNet(**metadata.variant)
-    raise CheckpointError(f"unknown architecture {metadata.architecture!r}: expected monodepth2 or mvdepthnet")
+    networks = {"monodepth2": Monodepth2, "mvdepthnet": MVDepthNet}
+    if metadata.architecture not in networks:
+        raise CheckpointError(f"unknown architecture {metadata.architecture!r}: expected monodepth2 or mvdepthnet")
+    try:
+        return networks[metadata.architecture](**metadata.variant)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"cannot build {metadata.architecture} from variant {metadata.variant!r}: {error}"
+        ) from error
 
 
 def monodepth2_metadata(
@@ -191,6 +202,9 @@ def save_checkpoint(path: Path, model: nn.Module, metadata: ModelMetadata, **ext
     os.close(handle)
     try:
         torch.save(payload, temporary)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; a node running as another user must read it
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -69,7 +69,9 @@ class MVDepthNetDepthGraph(nn.Module):
 
 
 def inference_graph(network: nn.Module, metadata: ModelMetadata) -> nn.Module:
-    """The inference graph of a loaded network, in eval mode."""
+    """The inference graph of a loaded network; puts ``network`` in eval mode (BatchNorm statistics frozen)."""
     if metadata.architecture == "monodepth2":
         return Monodepth2DepthGraph(network, metadata).eval()
-    return MVDepthNetDepthGraph(network).eval()
+    if metadata.architecture == "mvdepthnet":
+        return MVDepthNetDepthGraph(network).eval()
+    raise ValueError(f"unknown architecture {metadata.architecture!r}: expected monodepth2 or mvdepthnet")

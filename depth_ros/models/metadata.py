@@ -14,6 +14,8 @@ from typing import Any, Literal
 Architecture = Literal["monodepth2", "mvdepthnet"]
 ScaleType = Literal["relative", "stereo", "metric"]
 METADATA_KEY = "depth_ros.model"
+# Smallest input side: Monodepth2's 1-pixel reflection pad needs 2-pixel feature maps at 1/32.
+SMALLEST_INPUT = {"monodepth2": 64, "mvdepthnet": 32}
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,18 @@ class ModelMetadata:
         return cls(**known)
 
     def replace(self, **changes: Any) -> ModelMetadata:
-        """A copy with some fields changed; the input size must stay a positive multiple of 32."""
+        """A copy with some fields changed; the input size must stay a valid size for the architecture."""
         values = asdict(self)
         values.update(changes)
-        if values["height"] % 32 or values["width"] % 32 or values["height"] <= 0 or values["width"] <= 0:
-            raise ValueError(
-                f"network input size must be positive multiples of 32, got {values['width']}x{values['height']}"
-            )
+        check_input_size(values["architecture"], values["height"], values["width"])
         return ModelMetadata(**values)
+
+
+def check_input_size(architecture: str, height: int, width: int) -> None:
+    """Network inputs are multiples of 32 (five stride-2 stages) and at least :data:`SMALLEST_INPUT`."""
+    smallest = SMALLEST_INPUT.get(architecture, 32)
+    if height % 32 or width % 32 or height < smallest or width < smallest:
+        raise ValueError(
+            f"{architecture} input size must be multiples of 32 and at least {smallest}, "
+            f"got width {width} x height {height}"
+        )

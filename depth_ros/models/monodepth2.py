@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from depth_ros.models.metadata import check_input_size
 from depth_ros.models.resnet import ResnetEncoder
 
 MIN_DEPTH = 0.1
@@ -134,6 +135,8 @@ class Monodepth2(nn.Module):
         self.depth = DepthDecoder(self.encoder.num_ch_enc, decoder_width)
 
     def forward(self, image: torch.Tensor, scales: tuple[int, ...] = (0, 1, 2, 3)) -> list[torch.Tensor]:
+        if not torch.jit.is_tracing():  # sizes are fixed at export time
+            check_input_size("monodepth2", image.shape[-2], image.shape[-1])
         return self.depth(self.encoder(image), scales)
 
 

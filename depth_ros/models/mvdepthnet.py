@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from depth_ros.geometry import plane_sweep_pixels
+from depth_ros.models.metadata import check_input_size
 
 IMAGE_MEAN = 81.0
 IMAGE_STD = 35.0
@@ -156,6 +157,8 @@ class MVDepthNet(nn.Module):
         self.disp1 = _head(u1)
 
     def forward(self, reference: torch.Tensor, volume: torch.Tensor) -> list[torch.Tensor]:
+        if not torch.jit.is_tracing():  # sizes are fixed at export time
+            check_input_size("mvdepthnet", reference.shape[-2], reference.shape[-1])
         conv1 = self.conv1(torch.cat([reference, volume], 1))
         conv2 = self.conv2(conv1)
         conv3 = self.conv3(conv2)

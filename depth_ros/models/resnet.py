@@ -88,7 +88,7 @@ class ResNet(nn.Module):
             blocks += [block(channels, planes) for _ in range(count - 1)]
             layers.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        # torchvision's classifier: unused by depth, kept so that published checkpoints load strictly.
         self.fc = nn.Linear(channels, 1000) if with_fc else None
         self.num_ch_enc = [widths[0]] + [w * block.expansion for w in widths]
         for module in self.modules():
