@@ -25,6 +25,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/repair_tensorrt_stubs.py .typestubs
+	$(BIN)/mypy depth_ros/runtime/tensorrt_build.py depth_ros/runtime/tensorrt_backend.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/generator_speed.py

@@ -140,8 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="depth-ros", description="Learned dense metric depth for ROS 2.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_demo(subparsers)
+    from depth_ros.export.command import register_export
+
+    register_export(subparsers)
     register_make_sample(subparsers)
     register_preview(subparsers)
+    from depth_ros.runtime.command import register_bench, register_build_engine
+
+    register_build_engine(subparsers)
+    register_bench(subparsers)
     return parser
 
 

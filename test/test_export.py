@@ -7,7 +7,6 @@ it exists for. The command line is run as a user runs it (the installed ``depth-
 
 from __future__ import annotations
 
-import typing
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import torch.nn.functional as F
 from onnx import TensorProto, helper
 from test_cli import assert_clean_error, depth_ros
 
-from depth_ros.export.command import ARCHITECTURES
 from depth_ros.export.onnx_export import (
     GRID_SAMPLE_ALIGN_CORNERS,
     OnnxError,
@@ -34,7 +32,7 @@ from depth_ros.export.tensorrt_ops import check_tensorrt_compatibility
 from depth_ros.geometry.se3 import axis_angle_to_matrix, make_transform
 from depth_ros.models import Monodepth2, MVDepthNet, inference_graph
 from depth_ros.models.checkpoints import monodepth2_metadata, mvdepthnet_metadata, save_checkpoint
-from depth_ros.models.metadata import Architecture, ModelMetadata
+from depth_ros.models.metadata import ModelMetadata
 
 MONO_VARIANT: dict[str, Any] = {"num_layers": 18, "width": 0.25, "decoder_width": 0.25, "with_fc": False}
 MVD_VARIANT: dict[str, Any] = {"width": 0.125, "planes": 64}
@@ -331,10 +329,6 @@ def test_uint8_input_read_by_anything_but_a_cast_to_float_is_rejected() -> None:
 
 
 # Command line ------------------------------------------------------------------------------------------
-
-
-def test_architecture_choices_match_the_metadata_type() -> None:
-    assert typing.get_args(Architecture) == ARCHITECTURES
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import get_args
 
-# The values of depth_ros.models.metadata.Architecture, spelt out here so that building the parser does
-# not import depth_ros.models (and with it torch); test_export checks that they agree.
-ARCHITECTURES = ("monodepth2", "mvdepthnet")
+from depth_ros.models.metadata import Architecture
+
+ARCHITECTURES = get_args(Architecture)
 
 
 def _export(args: argparse.Namespace) -> int:
