@@ -149,11 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_build_engine(subparsers)
     register_bench(subparsers)
+    from depth_ros.train.command import register_train
+
+    register_train(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "overrides"):  # key=value overrides may follow options (depth-ros train)
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.handler(args)
     except DepthRosError as error:

@@ -23,3 +23,8 @@ class BagError(DepthRosError):
 
 class ImageEncodingError(DepthRosError, ValueError):
     """An image whose encoding or layout is not one we can convert."""
+
+
+class DatasetError(DepthRosError, ValueError):
+    """A training or evaluation data source that is missing, empty, malformed, or lacks what is asked of it
+    (e.g. camera poses for a multi-view dataset)."""

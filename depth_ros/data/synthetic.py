@@ -133,8 +133,16 @@ class SyntheticSequence:
             moving_mask=view.moving_mask,
         )
 
+    def __getitem__(self, index: int) -> Frame:
+        """Frame ``index``, as :meth:`frame` (a :class:`~depth_ros.data.sequence.FrameSequence`)."""
+        return self.frame(index)
+
     def __iter__(self) -> Iterator[Frame]:
         return (self.frame(i) for i in range(len(self)))
+
+    def poses(self) -> list[np.ndarray]:
+        """Every frame's ``T_world_cam`` without rendering."""
+        return [self.T_world_cam(self.frame_time(i)) for i in range(len(self))]
 
     def odometry(self) -> list[OdometrySample]:
         """Odometry of ``base_link`` at ``odom_rate_hz`` from time 0 until after the last camera frame."""

@@ -1,0 +1,39 @@
+"""``depth-ros train {monodepth2,mvdepthnet} --config FILE.yaml [key=value ...] [--resume]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+
+def _train(args: argparse.Namespace) -> int:
+    from depth_ros.train.config import ConfigError, load_config
+    from depth_ros.train.loop import run
+    from depth_ros.train.tasks import make_task
+
+    config = load_config(args.config, args.overrides)
+    if config.architecture not in ("", args.architecture):
+        raise ConfigError(f"the config trains {config.architecture}, not {args.architecture}: fix one of them")
+    config.architecture = args.architecture
+    summary = run(config, make_task, resume=args.resume)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, the first process reports
+        return 0
+    print(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in summary.items()}))
+    print(f"checkpoints in {config.out}/ (last.pt, best.pt); reproduce with --config {config.out}/config.yaml")
+    return 0
+
+
+def register_train(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train Monodepth2 (self-supervised) or MVDepthNet (supervised)",
+        description="Train a depth network; run under torchrun for distributed data parallel.",
+        epilog="example: depth-ros train mvdepthnet --config config/train_mvdepthnet_lite.yaml steps=2000",
+    )
+    parser.add_argument("architecture", choices=["monodepth2", "mvdepthnet"])
+    parser.add_argument("--config", type=Path, help="YAML file of config keys (see depth_ros/train/config.py)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. steps=500")
+    parser.set_defaults(handler=_train)

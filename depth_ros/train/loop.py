@@ -1,0 +1,244 @@
+"""The training loop both trainers share: read it top to bottom.
+
+A :class:`Task` says what is trained (networks, datasets, the loss of a batch, validation); :func:`run`
+does the rest: distributed setup, data order, the optimiser and its step schedule, mixed precision on
+CUDA, a progress bar, TensorBoard scalars and images, periodic validation, and checkpoints.
+
+Checkpoints (``OUT/last.pt`` every ``checkpoint_every`` steps and at the end, ``OUT/best.pt`` at the
+best validation ``abs_rel``) are depth_ros checkpoints (:func:`depth_ros.models.save_checkpoint`, written
+atomically) that also hold the optimiser, schedule, step, extra networks and RNG state, so ``--resume``
+continues exactly where the last checkpoint left off, and the files load directly as weights for
+export and inference.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from depth_ros.errors import DepthRosError
+from depth_ros.models.checkpoints import read_weights, save_checkpoint
+from depth_ros.models.metadata import ModelMetadata
+from depth_ros.train import distributed
+from depth_ros.train.config import TrainConfig, save_config
+from depth_ros.train.sampler import ResumableSampler
+
+logger = logging.getLogger(__name__)
+
+Batch = dict[str, torch.Tensor]
+LossFn = Callable[[dict[str, nn.Module], Batch], tuple[torch.Tensor, dict[str, float]]]
+ValidateFn = Callable[[dict[str, nn.Module], Dataset, torch.device], dict[str, float]]
+
+
+class TrainingError(DepthRosError):
+    """A training run that cannot start or continue."""
+
+
+@dataclass
+class Task:
+    """What one trainer trains.
+
+    Attributes:
+        networks: named networks; ``"depth"`` is the one saved as the checkpoint's model (with ``metadata``),
+            the others (e.g. ``"pose"``) travel in the checkpoint's ``networks`` entry.
+        metadata: metadata of the depth network.
+        train_set, validation_set: datasets of batches' samples (dicts of tensors).
+        loss: (networks, batch on the device) -> (scalar loss, named values to log).
+        validate: (networks, validation set, device) -> metrics; must contain ``abs_rel``.
+    """
+
+    networks: dict[str, nn.Module]
+    metadata: ModelMetadata
+    train_set: Dataset
+    validation_set: Dataset | None
+    loss: LossFn
+    validate: ValidateFn
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_device(config: TrainConfig, context: distributed.Distributed) -> torch.device:
+    if config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise TrainingError("device=cuda asked for, but PyTorch sees no CUDA GPU: use device=cpu or auto")
+    return torch.device("cuda", context.local_rank)
+
+
+def run(config: TrainConfig, make_task: Callable[[TrainConfig], Task], resume: bool = False) -> dict[str, Any]:
+    """Train; returns a summary (steps, seconds, samples/s, last validation metrics)."""
+    device_kind = (
+        "cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()) else "cpu"
+    )
+    context = distributed.setup(device_kind)
+    try:
+        return _run(config, make_task, resume, context)
+    finally:
+        distributed.teardown(context)
+
+
+def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Distributed) -> dict[str, Any]:
+    device = choose_device(config, context)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    out = Path(config.out)
+    torch.manual_seed(config.seed)  # the same initial weights in every process
+    task = make_task(config)
+    for network in task.networks.values():
+        network.to(device).train()
+    parameters = [p for network in task.networks.values() for p in network.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=config.learning_rate)
+    # lr_step = 0: no decay (a fixed huge period, so the schedule does not depend on the run's length).
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step or 2**31, config.lr_gamma)
+    use_amp = config.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    step, best, rng_state = 0, math.inf, None
+    last = out / "last.pt"
+    if context.main:
+        for stale in out.glob(".*.pt.*.tmp"):  # left by a run killed while writing a checkpoint
+            stale.unlink()
+    if resume:
+        if not last.is_file():
+            raise TrainingError(f"--resume: no checkpoint {last} to resume from; start without --resume")
+        step, best, rng_state = _restore(last, task, optimizer, schedule, scaler)
+        logger.info("resumed from %s at step %d", last, step)
+    if step >= config.steps:
+        raise TrainingError(f"{last} is already at step {step} of {config.steps}: raise steps=... to train longer")
+
+    trained = {
+        name: DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
+        if context.enabled
+        else network
+        for name, network in task.networks.items()
+    }
+    sampler = ResumableSampler(
+        len(task.train_set), config.seed, context.rank, context.world_size, step * config.batch_size
+    )
+    loader = DataLoader(
+        task.train_set, config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
+        pin_memory=device.type == "cuda", persistent_workers=config.workers > 0,
+    )  # fmt: skip
+    writer = _tensorboard(out) if context.main else None
+    if context.main:
+        out.mkdir(parents=True, exist_ok=True)
+        save_config(config, out / "config.yaml")
+    progress = tqdm(total=config.steps, initial=step, desc=f"train {config.architecture}", disable=not context.main)
+    metrics: dict[str, float] = {}
+    started, first_step = time.perf_counter(), step
+    batches = iter(loader)
+    if rng_state is not None:  # after making the iterator, which draws from the RNG too
+        torch.set_rng_state(rng_state)
+    while step < config.steps:
+        batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
+        with torch.autocast(device.type, enabled=use_amp):
+            loss, values = task.loss(trained, batch)
+        if not torch.isfinite(loss):
+            raise TrainingError(f"loss became {loss.item()} at step {step}: lower learning_rate or check the data")
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        schedule.step()
+        step += 1
+        progress.update(1)
+        if step % config.log_every == 0 or step == config.steps:
+            mean_loss = distributed.mean_across_processes(loss.detach(), context).item()  # every process joins
+            progress.set_postfix(loss=f"{mean_loss:.4f}")
+        if writer is not None and (step % config.log_every == 0 or step == config.steps):
+            writer.add_scalar("train/loss", mean_loss, step)
+            writer.add_scalar("train/learning_rate", schedule.get_last_lr()[0], step)
+            for name, value in values.items():
+                writer.add_scalar(f"train/{name}", value, step)
+        if task.validation_set is not None and (step % config.validate_every == 0 or step == config.steps):
+            metrics = _validate(task, device)
+            if writer is not None:
+                for name, value in metrics.items():
+                    writer.add_scalar(f"validation/{name}", value, step)
+            if context.main and metrics.get("abs_rel", math.inf) < best:
+                best = metrics["abs_rel"]
+                _save(out / "best.pt", task, optimizer, schedule, scaler, step, best, config)
+        if context.main and (step % config.checkpoint_every == 0 or step == config.steps):
+            _save(last, task, optimizer, schedule, scaler, step, best, config)
+    progress.close()
+    seconds = time.perf_counter() - started
+    samples = (step - first_step) * config.batch_size * context.world_size
+    summary = {
+        "steps": step,
+        "seconds": seconds,
+        "samples_per_second": samples / max(seconds, 1e-9),
+        "parameter_checksums": distributed.gather_floats(_checksum(task), context),
+        **metrics,
+    }
+    if writer is not None:
+        writer.close()
+    return summary
+
+
+def _checksum(task: Task) -> float:
+    """Sum of all parameters: equal on every process of a data-parallel run."""
+    with torch.no_grad():
+        return float(sum(p.double().sum() for net in task.networks.values() for p in net.parameters()))
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional at run time
+        logger.warning("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
+        return None
+    return SummaryWriter(str(out / "tensorboard"))
+
+
+def _validate(task: Task, device: torch.device) -> dict[str, float]:
+    for network in task.networks.values():
+        network.eval()
+    # Validation must not change the training's random draws (its DataLoader draws a seed, for one).
+    with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        metrics = task.validate(task.networks, task.validation_set, device)
+    for network in task.networks.values():
+        network.train()
+    return metrics
+
+
+def _save(path: Path, task: Task, optimizer, schedule, scaler, step: int, best: float, config: TrainConfig) -> None:
+    extra_networks = {name: net.state_dict() for name, net in task.networks.items() if name != "depth"}
+    state = {
+        "step": step,
+        "best_abs_rel": best,
+        "networks": extra_networks,
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "scaler": scaler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "config": yaml.safe_dump(config.to_dict(), sort_keys=False),
+    }
+    save_checkpoint(path, task.networks["depth"], task.metadata, **state)
+
+
+def _restore(path: Path, task: Task, optimizer, schedule, scaler) -> tuple[int, float, torch.Tensor]:
+    """Load networks, optimiser, schedule and scaler; return the step, best abs_rel and the RNG state."""
+    from depth_ros.models.checkpoints import load_state_strict
+
+    data = read_weights(path)
+    try:
+        load_state_strict(task.networks["depth"], data["state_dict"], str(path))
+        for name, state in data["networks"].items():
+            load_state_strict(task.networks[name], state, f"{path} ({name})")
+        optimizer.load_state_dict(data["optimizer"])
+        schedule.load_state_dict(data["schedule"])
+        scaler.load_state_dict(data["scaler"])
+        return int(data["step"]), float(data["best_abs_rel"]), data["torch_rng"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise TrainingError(f"{path} is not a training checkpoint that this run can resume: {error}") from error

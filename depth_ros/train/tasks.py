@@ -1,0 +1,195 @@
+"""The two trainers as :class:`~depth_ros.train.loop.Task` objects: networks, data, loss and validation.
+
+* ``monodepth2``: self-supervised from monocular video (:mod:`depth_ros.train.monodepth2_task`);
+  validation reports the standard metrics with per-image median scaling (its depth is relative).
+* ``mvdepthnet``: supervised multi-scale L1 on inverse depth (MVDepthNet's loss) with measurement frames
+  picked by baseline; validation reports metric depth without scaling.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
+
+from depth_ros.data.sequence import FrameSequence
+from depth_ros.eval.metrics import NoValidPixelsError, average_metrics, depth_metrics
+from depth_ros.losses.supervised import mvdepthnet_loss
+from depth_ros.models.checkpoints import monodepth2_metadata, mvdepthnet_metadata
+from depth_ros.models.inference import inference_graph
+from depth_ros.models.metadata import ModelMetadata
+from depth_ros.models.monodepth2 import Monodepth2, Monodepth2Pose
+from depth_ros.models.mvdepthnet import MVDepthNet, cost_volume, inverse_depth_planes, normalize_image
+from depth_ros.train.config import ConfigError, DataConfig, TrainConfig
+from depth_ros.train.loop import Task, TrainingError
+from depth_ros.train.monodepth2_task import Monodepth2Loss
+
+Batch = dict[str, torch.Tensor]
+
+
+def frame_sequences(data: DataConfig, seeds: list[int], height: int, width: int) -> list[FrameSequence]:
+    """The frame sources a data config names (synthetic: one sequence per seed, rendered at network size)."""
+    if data.source == "synthetic":
+        from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
+
+        return [
+            SyntheticSequence(
+                SyntheticConfig(
+                    scene=data.scenes[i % len(data.scenes)],
+                    frames=data.frames,
+                    width=width,
+                    height=height,
+                    moving_objects=data.moving_objects,
+                    seed=seed,
+                )
+            )
+            for i, seed in enumerate(seeds)
+        ]
+    if not data.path:
+        raise ConfigError(f"data.source={data.source} needs data.path (a file or folder)")
+    if data.source == "bag":
+        from depth_ros.data.bag_sequence import BagSequence
+
+        return [BagSequence(data.path, every=data.every)]
+    if data.source == "kitti":
+        from depth_ros.data.kitti import KittiRawSequence
+
+        if not data.split:
+            raise ConfigError("data.source=kitti needs data.split (a split file of 'folder frame side' lines)")
+        return [KittiRawSequence(data.path, data.split)]
+    if data.source == "tum":
+        from depth_ros.data.tum import TumRgbdSequence
+
+        return [TumRgbdSequence(data.path)]
+    if data.source == "folder":
+        from depth_ros.data.folder import ImageFolderSequence
+
+        return [ImageFolderSequence(data.path)]
+    raise ConfigError(f"unknown data.source {data.source!r}: expected synthetic, bag, kitti, tum or folder")
+
+
+def _concat(datasets: list[Dataset], what: str) -> Dataset:
+    datasets = [d for d in datasets if len(d) > 0]
+    if not datasets:
+        raise TrainingError(f"no {what} samples: the data yields no frames with the neighbours/poses training needs")
+    return datasets[0] if len(datasets) == 1 else ConcatDataset(datasets)
+
+
+def _validation_metrics(
+    predict, dataset: Dataset, device: torch.device, metadata: ModelMetadata, median_scaling: bool
+) -> dict[str, float]:
+    """Standard metrics averaged over the validation samples (images without valid ground truth skipped)."""
+    per_image = []
+    for batch in DataLoader(dataset, batch_size=4):
+        depth = predict({k: v.to(device) for k, v in batch.items()}).cpu().numpy()
+        for predicted, truth in zip(depth[:, 0], batch["depth"][:, 0].numpy(), strict=True):
+            try:
+                per_image.append(
+                    depth_metrics(predicted, truth, metadata.min_depth, metadata.max_depth, median_scaling)
+                )
+            except NoValidPixelsError:
+                continue
+    return average_metrics(per_image) if per_image else {}
+
+
+def monodepth2_task(config: TrainConfig) -> Task:
+    from depth_ros.data.training_samples import MonocularDataset
+
+    variant = {"num_layers": 18, "width": 1.0, "decoder_width": 1.0, "with_fc": False, **config.model}
+    depth = Monodepth2(**variant)
+    pose = Monodepth2Pose(variant["num_layers"], variant["width"], with_fc=False, frames=1)
+    metadata = monodepth2_metadata(
+        variant, config.height, config.width, False, f"depth_ros trainer, seed {config.seed}"
+    )
+
+    def dataset(seeds: list[int], augment: bool) -> Dataset:
+        return _concat(
+            [
+                MonocularDataset(sequence, config.height, config.width, config.frame_offsets, augment, config.seed)
+                for sequence in frame_sequences(config.data, seeds, config.height, config.width)
+            ],
+            "monocular",
+        )
+
+    validation = dataset(config.data.validation_seeds, False) if config.data.source == "synthetic" else None
+    loss = Monodepth2Loss(
+        config.frame_offsets, config.smoothness, config.automask, config.min_reprojection,
+        metadata.min_depth, metadata.max_depth,
+    )  # fmt: skip
+
+    def validate(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> dict[str, float]:
+        graph = inference_graph(networks["depth"], metadata)
+        return _validation_metrics(
+            lambda batch: graph(batch["images"][:, 0] * 255.0), data, device, metadata, median_scaling=True
+        )
+
+    return Task({"depth": depth, "pose": pose}, metadata, dataset(config.data.seeds, True), validation, loss, validate)
+
+
+def mvdepthnet_forward(network: nn.Module, batch: Batch) -> list[torch.Tensor]:
+    """Inverse depths (4 scales, m^-1) from a batch: ``reference`` (B,3,H,W) and ``measurements`` (B,N,3,H,W)
+    in 0..255, ``T_meas_ref`` (B,N,4,4), ``K`` (B,3,3)."""
+    reference = normalize_image(batch["reference"])
+    volume = cost_volume(
+        reference,
+        normalize_image(batch["measurements"]),
+        batch["K"],
+        batch["T_meas_ref"],
+        inverse_depth_planes(_planes(network), device=reference.device, dtype=reference.dtype),
+    )
+    return network(reference, volume)
+
+
+def _planes(network: nn.Module) -> int:
+    """Planes of a (possibly DDP-wrapped) MVDepthNet."""
+    return getattr(network, "module", network).planes
+
+
+def mvdepthnet_task(config: TrainConfig) -> Task:
+    from depth_ros.data.training_samples import MultiViewDataset
+
+    variant = {"width": 1.0, "planes": 64, **config.model}
+    network = MVDepthNet(**variant)
+    metadata = mvdepthnet_metadata(variant, config.height, config.width, f"depth_ros trainer, seed {config.seed}")
+    metadata = metadata.replace(measurement_frames=config.data.measurement_frames)
+
+    def dataset(seeds: list[int], augment: bool) -> Dataset:
+        sequences = frame_sequences(config.data, seeds, config.height, config.width)
+        return _concat(
+            [
+                MultiViewDataset(
+                    sequence,
+                    config.height,
+                    config.width,
+                    config.data.measurement_frames,
+                    augment=augment,
+                    seed=config.seed,
+                )
+                for sequence in sequences
+            ],
+            "multi-view",
+        )
+
+    validation = dataset(config.data.validation_seeds, False) if config.data.source == "synthetic" else None
+
+    def loss(networks: dict[str, nn.Module], batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        predictions = [p.float() for p in mvdepthnet_forward(networks["depth"], batch)]
+        return mvdepthnet_loss(predictions, batch["depth"]), {}
+
+    def validate(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> dict[str, float]:
+        def predict(batch: Batch) -> torch.Tensor:
+            inverse = mvdepthnet_forward(networks["depth"], batch)[0]
+            return 1.0 / inverse.clamp(1.0 / metadata.max_depth, 1.0 / metadata.min_depth)
+
+        return _validation_metrics(predict, data, device, metadata, median_scaling=False)
+
+    return Task({"depth": network}, metadata, dataset(config.data.seeds, True), validation, loss, validate)
+
+
+def make_task(config: TrainConfig) -> Task:
+    """The task of ``config.architecture``."""
+    if config.architecture == "monodepth2":
+        return monodepth2_task(config)
+    if config.architecture == "mvdepthnet":
+        return mvdepthnet_task(config)
+    raise ConfigError(f"architecture must be monodepth2 or mvdepthnet, got {config.architecture!r}")
