@@ -101,3 +101,16 @@ def test_sample_playback_rviz_config_shows_topics_the_sample_bag_has(sample_bag)
     with AnyReader([sample_bag]) as reader:
         recorded = {c.topic for c in reader.connections}
     assert shown and shown <= recorded, shown - recorded
+
+
+def test_every_package_folder_is_found_by_find_packages():
+    """A folder without __init__.py imports here (namespace package) but is left out of a colcon install."""
+    from setuptools import find_packages
+
+    found = set(find_packages(str(ROOT), exclude=["test", "test.*"]))
+    folders = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in (ROOT / "depth_ros").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert folders <= found, folders - found
