@@ -77,7 +77,8 @@ def choose_device(config: TrainConfig, context: distributed.Distributed) -> torc
 
 
 def run(config: TrainConfig, make_task: Callable[[TrainConfig], Task], resume: bool = False) -> dict[str, Any]:
-    """Train; returns a summary (steps, seconds, samples/s, last validation metrics)."""
+    """Train; returns a summary: steps, wall seconds, training samples/s (data loading, forward, backward and
+    update; validation and checkpoints excluded; all processes), parameter checksums, last validation metrics."""
     device_kind = (
         "cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()) else "cpu"
     )
@@ -136,11 +137,12 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
         save_config(config, out / "config.yaml")
     progress = tqdm(total=config.steps, initial=step, desc=f"train {config.architecture}", disable=not context.main)
     metrics: dict[str, float] = {}
-    started, first_step = time.perf_counter(), step
+    started, first_step, training_seconds = time.perf_counter(), step, 0.0
     batches = iter(loader)
     if rng_state is not None:  # after making the iterator, which draws from the RNG too
         torch.set_rng_state(rng_state)
     while step < config.steps:
+        step_started = time.perf_counter()
         batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
         with torch.autocast(device.type, enabled=use_amp):
             loss, values = task.loss(trained, batch)
@@ -152,6 +154,7 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
         scaler.update()
         schedule.step()
         step += 1
+        training_seconds += time.perf_counter() - step_started  # data, forward, backward, update; no validation
         progress.update(1)
         if step % config.log_every == 0 or step == config.steps:
             mean_loss = distributed.mean_across_processes(loss.detach(), context).item()  # every process joins
@@ -177,7 +180,7 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
     summary = {
         "steps": step,
         "seconds": seconds,
-        "samples_per_second": samples / max(seconds, 1e-9),
+        "samples_per_second": samples / max(training_seconds, 1e-9),
         "parameter_checksums": distributed.gather_floats(_checksum(task), context),
         **metrics,
     }
