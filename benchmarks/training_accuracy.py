@@ -1,0 +1,95 @@
+"""Accuracy of trained weights on held-out synthetic sequences, next to the baselines issue #4 names.
+
+    .venv/bin/python benchmarks/training_accuracy.py mvdepthnet runs/mv/best.pt [--seeds 1000 1001]
+    .venv/bin/python benchmarks/training_accuracy.py monodepth2 runs/md2/best.pt
+
+* MVDepthNet: metric depth (no scaling) against winner-take-all on the same cost volume (each pixel takes
+  the plane of lowest cost).
+* Monodepth2: depth with per-image median scaling against the best constant depth (the per-image median
+  of the ground truth: what median scaling makes of any constant prediction).
+
+Seeds default to ones the lite configs never train on. Prints one table; metrics are the standard ones
+(abs_rel, rmse, a1) averaged over images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from depth_ros.eval.metrics import NoValidPixelsError, average_metrics, depth_metrics
+from depth_ros.models.checkpoints import load_checkpoint
+from depth_ros.models.inference import inference_graph
+from depth_ros.models.mvdepthnet import cost_volume, inverse_depth_planes, normalize_image
+from depth_ros.train.config import DataConfig
+from depth_ros.train.tasks import frame_sequences, mvdepthnet_forward
+
+
+def evaluate(rows: dict[str, list[dict[str, float]]], name: str, predicted, truth, metadata, median: bool) -> None:
+    for p, t in zip(predicted, truth, strict=True):
+        try:
+            rows.setdefault(name, []).append(depth_metrics(p, t, metadata.min_depth, metadata.max_depth, median))
+        except NoValidPixelsError:
+            continue
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("architecture", choices=["monodepth2", "mvdepthnet"])
+    parser.add_argument("weights")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001, 1002, 1003])
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--measurement-frames", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    network, metadata = load_checkpoint(args.weights)
+    data = DataConfig(moving_objects=0, frames=args.frames, measurement_frames=args.measurement_frames)
+    sequences = frame_sequences(data, args.seeds, metadata.height, metadata.width)
+    rows: dict[str, list[dict[str, float]]] = {}
+    with torch.no_grad():
+        if args.architecture == "mvdepthnet":
+            from depth_ros.data.training_samples import MultiViewDataset
+
+            planes = inverse_depth_planes(network.planes)
+            for sequence in sequences:
+                dataset = MultiViewDataset(
+                    sequence, metadata.height, metadata.width, args.measurement_frames, augment=False
+                )
+                for batch in DataLoader(dataset, batch_size=4):
+                    truth = batch["depth"][:, 0].numpy()
+                    inverse = mvdepthnet_forward(network, batch)[0].clamp(planes[0], planes[-1])
+                    evaluate(
+                        rows, "MVDepthNet (metric, no scaling)", (1.0 / inverse)[:, 0].numpy(), truth, metadata, False
+                    )
+                    volume = cost_volume(
+                        normalize_image(batch["reference"]), normalize_image(batch["measurements"]),
+                        batch["K"], batch["T_meas_ref"], planes,
+                    )  # fmt: skip
+                    winner = (1.0 / planes[volume.argmin(1)]).numpy()
+                    evaluate(rows, "winner-take-all, same cost volume", winner, truth, metadata, False)
+        else:
+            from depth_ros.data.training_samples import MonocularDataset
+
+            graph = inference_graph(network, metadata)
+            for sequence in sequences:
+                dataset = MonocularDataset(sequence, metadata.height, metadata.width, augment=False)
+                for batch in DataLoader(dataset, batch_size=4):
+                    truth = batch["depth"][:, 0].numpy()
+                    depth = graph(batch["images"][:, 0] * 255.0)[:, 0].numpy()
+                    evaluate(rows, "Monodepth2 (median scaling)", depth, truth, metadata, True)
+                    constant = np.ones_like(truth)
+                    evaluate(rows, "best constant depth (median scaling)", constant, truth, metadata, True)
+    print(f"{args.weights}: {metadata.architecture} {metadata.width}x{metadata.height}, seeds {args.seeds}")
+    print(f"{'':40} {'images':>7} {'abs_rel':>8} {'rmse':>8} {'a1':>6}")
+    for name, per_image in rows.items():
+        mean = average_metrics(per_image)
+        print(f"{name:40} {len(per_image):7d} {mean['abs_rel']:8.3f} {mean['rmse']:8.3f} {mean['a1']:6.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
