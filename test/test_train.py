@@ -75,6 +75,10 @@ def test_checkpoints_load_as_weights_with_metadata(tmp_path: Path) -> None:
     assert metadata.architecture == "mvdepthnet" and (metadata.height, metadata.width) == (64, 64)
     assert metadata.scale_type == "metric" and network.planes == 8
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "best.pt").is_file()
+    shipped = read_weights(tmp_path / "model.pt")
+    assert "optimizer" not in shipped and "step" not in shipped
+    _, shipped_metadata = load_checkpoint(tmp_path / "model.pt")
+    assert shipped_metadata == metadata
 
 
 def test_mvdepthnet_loss_goes_down(tmp_path: Path) -> None:

@@ -2,13 +2,13 @@
 
 A :class:`Task` says what is trained (networks, datasets, the loss of a batch, validation); :func:`run`
 does the rest: distributed setup, data order, the optimiser and its step schedule, mixed precision on
-CUDA, a progress bar, TensorBoard scalars and images, periodic validation, and checkpoints.
+CUDA, a progress bar, TensorBoard scalars, periodic validation, and checkpoints.
 
 Checkpoints (``OUT/last.pt`` every ``checkpoint_every`` steps and at the end, ``OUT/best.pt`` at the
 best validation ``abs_rel``) are depth_ros checkpoints (:func:`depth_ros.models.save_checkpoint`, written
 atomically) that also hold the optimiser, schedule, step, extra networks and RNG state, so ``--resume``
 continues exactly where the last checkpoint left off, and the files load directly as weights for
-export and inference.
+export and inference. At the end, ``OUT/model.pt`` holds the weights alone (the file to ship).
 """
 
 from __future__ import annotations
@@ -175,6 +175,8 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
         if context.main and (step % config.checkpoint_every == 0 or step == config.steps):
             _save(last, task, optimizer, schedule, scaler, step, best, config)
     progress.close()
+    if context.main:
+        write_model(out)
     seconds = time.perf_counter() - started
     samples = (step - first_step) * config.batch_size * context.world_size
     summary = {
@@ -187,6 +189,17 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
     if writer is not None:
         writer.close()
     return summary
+
+
+def write_model(out: Path) -> Path:
+    """``OUT/model.pt``: the depth network of ``best.pt`` (else ``last.pt``) with its metadata and any extra
+    networks (the pose network), without optimiser state: the file to ship and to run."""
+    from depth_ros.models.checkpoints import load_checkpoint
+
+    source = out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
+    network, metadata = load_checkpoint(source)
+    extra = read_weights(source).get("networks", {})
+    return save_checkpoint(out / "model.pt", network, metadata, networks=extra)
 
 
 def _checksum(task: Task) -> float:
