@@ -19,6 +19,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*launch.[pxy][yma]*")),
         (f"share/{PACKAGE}/config", glob("config/*")),
+        (f"share/{PACKAGE}/weights", glob("weights/*")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
