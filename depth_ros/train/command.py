@@ -6,6 +6,9 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import get_args
+
+from depth_ros.models.metadata import Architecture
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -21,7 +24,7 @@ def _train(args: argparse.Namespace) -> int:
     if os.environ.get("RANK", "0") != "0":  # under torchrun, the first process reports
         return 0
     print(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in summary.items()}))
-    print(f"checkpoints in {config.out}/ (last.pt, best.pt); reproduce with --config {config.out}/config.yaml")
+    print(f"checkpoints in {config.out}/ (last.pt, best.pt, model.pt); reproduce: --config {config.out}/config.yaml")
     return 0
 
 
@@ -32,7 +35,7 @@ def register_train(subparsers) -> None:
         description="Train a depth network; run under torchrun for distributed data parallel.",
         epilog="example: depth-ros train mvdepthnet --config config/train_mvdepthnet_lite.yaml steps=2000",
     )
-    parser.add_argument("architecture", choices=["monodepth2", "mvdepthnet"])
+    parser.add_argument("architecture", choices=get_args(Architecture))
     parser.add_argument("--config", type=Path, help="YAML file of config keys (see depth_ros/train/config.py)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. steps=500")

@@ -197,9 +197,9 @@ def write_model(out: Path) -> Path:
     from depth_ros.models.checkpoints import load_checkpoint
 
     source = out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
-    network, metadata = load_checkpoint(source)
-    extra = read_weights(source).get("networks", {})
-    return save_checkpoint(out / "model.pt", network, metadata, networks=extra)
+    data = read_weights(source)
+    network, metadata = load_checkpoint(source, data)
+    return save_checkpoint(out / "model.pt", network, metadata, networks=data.get("networks", {}))
 
 
 def _checksum(task: Task) -> float:
