@@ -31,6 +31,8 @@ setup(
     entry_points={
         "console_scripts": [
             "depth-ros = depth_ros.cli:main",
+            "mono_depth_node = depth_ros.ros.mono_node:main",
+            "multiview_depth_node = depth_ros.ros.multiview_node:main",
         ],
     },
 )

@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     from depth_ros.train.command import register_train
 
     register_train(subparsers)
+    from depth_ros.ros.command import register_run
+
+    register_run(subparsers)
     return parser
 
 
@@ -160,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and hasattr(args, "overrides"):  # key=value overrides may follow options (depth-ros train)
         args.overrides = [*args.overrides, *extra]
+    elif extra and hasattr(args, "ros_args"):  # --ros-args ... goes to rclpy (depth-ros run)
+        args.ros_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

@@ -7,7 +7,8 @@ partial load. The only tolerated difference is a missing BatchNorm ``num_batches
 (files saved by PyTorch < 0.4.1, e.g. MVDepthNet's).
 
 Our format is one file: ``{"format": "depth_ros", "format_version": 1, "metadata": <JSON of
-ModelMetadata>, "state_dict": {...}}``, written atomically.
+ModelMetadata>, "state_dict": {...}}``, written atomically. Files written by the trainer add
+``"networks": {"pose": {...}}`` (Monodepth2's pose network, read by :func:`load_pose_network`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from torch import nn
 
 from depth_ros.errors import DepthRosError
 from depth_ros.models.metadata import ModelMetadata
-from depth_ros.models.monodepth2 import MAX_DEPTH, MIN_DEPTH, STEREO_SCALE_FACTOR, Monodepth2
+from depth_ros.models.monodepth2 import MAX_DEPTH, MIN_DEPTH, STEREO_SCALE_FACTOR, Monodepth2, Monodepth2Pose
 from depth_ros.models.mvdepthnet import (
     IMAGE_MEAN,
     IMAGE_STD,
@@ -186,18 +187,15 @@ def load_mvdepthnet_tar(path: Path, data: Any = None) -> tuple[MVDepthNet, Model
     return model.eval(), mvdepthnet_metadata({"width": 1.0, "planes": PLANES}, 256, 320, str(path))
 
 
-def save_checkpoint(path: Path, model: nn.Module, metadata: ModelMetadata, **extra: Any) -> Path:
+def save_checkpoint(path: Path, model: nn.Module | None, metadata: ModelMetadata, **extra: Any) -> Path:
     """Write our format atomically (a temporary file renamed over ``path``); ``extra`` adds entries
-    (tensors, numbers, strings: e.g. optimiser state and step for training)."""
+    (tensors, numbers, strings: e.g. optimiser state and step for training). ``model`` None writes no depth
+    network (a file holding only ``networks``, e.g. a shipped pose network)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "metadata": metadata.to_json(),
-        "state_dict": model.state_dict(),
-        **extra,
-    }
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "metadata": metadata.to_json(), **extra}
+    if model is not None:
+        payload["state_dict"] = model.state_dict()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
@@ -215,6 +213,46 @@ def save_checkpoint(path: Path, model: nn.Module, metadata: ModelMetadata, **ext
 def load_checkpoint(path: Path, data: Any = None) -> tuple[nn.Module, ModelMetadata]:
     """A network saved by :func:`save_checkpoint`, in eval mode, with its metadata (``data``: content if read)."""
     data = read_weights(path) if data is None else data
+    metadata = _checkpoint_metadata(path, data)
+    model = build_model(metadata)
+    load_state_strict(model, data.get("state_dict"), str(path))
+    return model.eval(), metadata
+
+
+def load_pose_network(path: Path) -> Monodepth2Pose | None:
+    """The Monodepth2 pose network that the trainer stores beside the depth network in our checkpoint, in eval
+    mode on the CPU; None when the file holds none (e.g. an MVDepthNet model).
+
+    The trainer saves it as ``networks["pose"]`` (a state dict) without constructor arguments: its encoder
+    has the depth network's ``num_layers`` and ``width`` (the metadata's variant); ``with_fc`` and the number
+    of predicted frames are read from the weights. Loading is strict.
+    """
+    try:
+        data = read_weights(path)
+        metadata = _checkpoint_metadata(path, data)
+    except CheckpointError as error:
+        raise CheckpointError(
+            f"{error}; the pose network travels only in depth_ros checkpoints (the trainer's model.pt), not in "
+            "ONNX or TensorRT files: point to the checkpoint the model was exported from"
+        ) from error
+    networks = data.get("networks", {})
+    if not isinstance(networks, dict):
+        raise CheckpointError(f"{path}: expected 'networks' to map names to state dicts, got {type(networks).__name__}")
+    state = networks.get("pose")
+    if state is None:
+        return None
+    if metadata.architecture != "monodepth2" or not isinstance(state, dict):
+        raise CheckpointError(f"{path}: its 'pose' entry is not a Monodepth2 pose network state dict")
+    encoder = {k: metadata.variant[k] for k in ("num_layers", "width") if k in metadata.variant}
+    head = state.get("decoder.net.3.weight")
+    frames = head.shape[0] // 6 if isinstance(head, torch.Tensor) else 1  # 6 pose values per frame
+    network = Monodepth2Pose(**encoder, with_fc="encoder.encoder.fc.weight" in state, frames=max(frames, 1))
+    load_state_strict(network, state, f"{path} (pose network)")
+    return network.eval()
+
+
+def _checkpoint_metadata(path: Path, data: Any) -> ModelMetadata:
+    """The metadata of our checkpoint's content ``data``, after checking its format and version."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a depth_ros checkpoint (no 'format': 'depth_ros' entry)")
     if data.get("format_version") != FORMAT_VERSION:
@@ -222,12 +260,9 @@ def load_checkpoint(path: Path, data: Any = None) -> tuple[nn.Module, ModelMetad
             f"{path} has format version {data.get('format_version')}, this depth_ros reads {FORMAT_VERSION}"
         )
     try:
-        metadata = ModelMetadata.from_json(data["metadata"])
+        return ModelMetadata.from_json(data["metadata"])
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path} has unreadable metadata: {error}") from error
-    model = build_model(metadata)
-    load_state_strict(model, data.get("state_dict"), str(path))
-    return model.eval(), metadata
 
 
 def load_any(path: Path) -> tuple[nn.Module, ModelMetadata]:

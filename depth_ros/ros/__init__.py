@@ -1,0 +1,1 @@
+"""rclpy adapters (nodes, message conversions, QoS, parameters, diagnostics): everything under ros/ may import rclpy."""

@@ -1,0 +1,263 @@
+"""What both depth nodes share: parameters, inputs, the inference thread, outputs and diagnostics.
+
+Topics (relative names, so namespaces and remapping work):
+
+* in: ``image`` (``sensor_msgs/Image`` rgb8, bgr8, rgba8, bgra8, mono8) or, with ``image_transport:=compressed``,
+  ``image/compressed`` (``sensor_msgs/CompressedImage``); ``camera_info`` (the newest one is used; its size
+  must match the image's).
+* out: ``depth/image`` (32FC1 metres, NaN = no estimate, REP 117/118), ``depth/camera_info`` (K and P at the
+  depth's resolution), ``depth/points`` (organised ``PointCloud2`` in depth_image_proc's layout) and
+  ``depth/colored`` (rgb8 preview); every output carries the input image's header (stamp and frame_id).
+  Points and the preview are computed only while someone subscribes to them.
+* ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``): rates, latency, drops, skips and failures.
+
+Threading: subscription callbacks only store the newest image (:class:`LatestFrameSlot`: a frame that
+arrives while an older one waits replaces it and is counted as dropped); one inference thread converts,
+runs the pipeline and publishes, so callbacks never block on inference. A frame without output is
+*skipped* (no camera_info yet, no pose, no keyframe: see :class:`~depth_ros.pipeline.frame.FrameSkipped`)
+or *failed* (bad input, an error); both are counted, logged at most once per 5 s per reason, and the node
+keeps running.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+
+from depth_ros.errors import DepthRosError, ImageEncodingError
+from depth_ros.geometry import PinholeCamera
+from depth_ros.pipeline.colour_map import colour_depth
+from depth_ros.pipeline.frame import DepthResult, FrameSkipped
+from depth_ros.ros.diagnostics import depth_status
+from depth_ros.ros.latest_frame import LatestFrameSlot
+from depth_ros.ros.messages import (
+    camera_from_info,
+    camera_info_message,
+    depth_image_message,
+    point_cloud_from_depth,
+    rgb_from_compressed,
+    rgb_from_image,
+    rgb_image_message,
+    stamp_ns,
+)
+from depth_ros.ros.parameters import ParameterSpec, declare_parameters
+from depth_ros.ros.qos import QOS_CHOICES, qos_profile
+from depth_ros.ros.statistics import NodeStatistics, Snapshot
+from depth_ros.ros.throttled_log import ThrottledLog
+from depth_ros.runtime.engine import DepthEngine, open_engine
+
+COMMON_PARAMETERS = (
+    ParameterSpec(
+        "model",
+        "",
+        "model file: a depth_ros .pt checkpoint, a Monodepth2 model folder, an MVDepthNet .pth.tar, an .onnx "
+        "exported by depth-ros export, or a TensorRT .engine; empty: the weights shipped with depth_ros",
+    ),
+    ParameterSpec(
+        "backend",
+        "auto",
+        "inference backend; auto: TensorRT for .engine files, ONNX Runtime for .onnx, the fastest for checkpoints",
+        choices=("auto", "pytorch", "onnxruntime", "tensorrt"),
+    ),
+    ParameterSpec("device", "auto", "cpu, cuda, or auto (cuda when available)", choices=("auto", "cpu", "cuda")),
+    ParameterSpec("precision", "fp32", "fp32 or fp16 (CUDA only; a TensorRT engine has its own)", ("fp32", "fp16")),
+    ParameterSpec("threads", 0, "CPU inference threads; 0: the backend's default", minimum=0),
+    ParameterSpec(
+        "image_transport",
+        "raw",
+        "raw: sensor_msgs/Image on 'image'; compressed: sensor_msgs/CompressedImage on 'image/compressed'",
+        choices=("raw", "compressed"),
+    ),
+    ParameterSpec("input_qos", "sensor_data", "QoS of the inputs (best effort matches every publisher)", QOS_CHOICES),
+    ParameterSpec(
+        "output_qos", "reliable", "QoS of the outputs (reliable serves both kinds of subscriber)", QOS_CHOICES
+    ),
+    ParameterSpec("publish_points", True, "publish depth/points (computed only while someone subscribes)"),
+    ParameterSpec("points_rgb", False, "add the image's colour to depth/points (packed rgb, point_step 32)"),
+    ParameterSpec("points_decimation", 1, "keep every n-th row and column in depth/points", minimum=1),
+    ParameterSpec("colored_max_depth", 20.0, "metres at the far (blue) end of depth/colored's colour map", minimum=0.1),
+    ParameterSpec(
+        "max_input_pixels", 4096 * 4096, "larger images are refused (a misconfigured camera must not exhaust memory)"
+    ),
+    ParameterSpec("diagnostics_period", 1.0, "seconds between /diagnostics reports", minimum=0.05),
+)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when PyTorch sees a GPU, else ``cpu``; other values unchanged."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class DepthNode(Node):
+    """Base of the depth nodes; a subclass sets :attr:`architecture` and implements :meth:`estimate`.
+
+    Args:
+        node_name: the node's default name.
+        specs: the subclass's parameters, declared after :data:`COMMON_PARAMETERS`.
+        node_kwargs: passed to ``rclpy.node.Node`` (e.g. ``parameter_overrides``, ``context``).
+    """
+
+    architecture = ""
+
+    def __init__(self, node_name: str, specs: tuple[ParameterSpec, ...], **node_kwargs: Any):
+        super().__init__(node_name, **node_kwargs)
+        self.params = declare_parameters(self, COMMON_PARAMETERS + specs)
+        self.stats = NodeStatistics()
+        self.log = ThrottledLog(self.get_logger())
+        self.engine = self._open_engine()
+        self._camera: PinholeCamera | DepthRosError | None = None
+        self._slot: LatestFrameSlot[tuple[Any, float]] = LatestFrameSlot()
+        self.input_qos = qos_profile(str(self.params["input_qos"]))
+        self.setup()
+        output_qos = qos_profile(str(self.params["output_qos"]), depth=2)
+        if self.params["image_transport"] == "compressed":
+            self.create_subscription(CompressedImage, "image/compressed", self._on_image, self.input_qos)
+        else:
+            self.create_subscription(Image, "image", self._on_image, self.input_qos)
+        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, self.input_qos)
+        self._depth_pub = self.create_publisher(Image, "depth/image", output_qos)
+        self._info_pub = self.create_publisher(CameraInfo, "depth/camera_info", output_qos)
+        self._points_pub = self.create_publisher(PointCloud2, "depth/points", output_qos)
+        self._colored_pub = self.create_publisher(Image, "depth/colored", output_qos)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._reported = Snapshot()
+        self.create_timer(float(self.params["diagnostics_period"]), self._report)
+        self._worker = threading.Thread(target=self._work, name=f"{node_name} inference", daemon=True)
+        self._worker.start()
+
+    # -------------------------------------------------------------------------------------------- subclass
+    def setup(self) -> None:
+        """Build the pipeline and any extra inputs (``self.params``, ``self.engine``, ``self.input_qos`` are set)."""
+        raise NotImplementedError
+
+    def estimate(self, rgb: np.ndarray, camera: PinholeCamera, stamp: int, frame_id: str) -> DepthResult:
+        """Depth of one (H, W, 3) uint8 RGB image with its camera, stamp (ns) and frame; raises
+        :class:`FrameSkipped` when there is none for this frame."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------------------------------------- setup
+    def _open_engine(self) -> DepthEngine:
+        from depth_ros.resources import shipped_weights
+
+        model = str(self.params["model"]) or str(shipped_weights(self.architecture))
+        threads = int(self.params["threads"]) or None
+        device = resolve_device(str(self.params["device"]))
+        engine = open_engine(
+            model,
+            str(self.params["backend"]),
+            device,
+            str(self.params["precision"]),
+            threads=threads,  # type: ignore[arg-type]
+        )
+        if engine.metadata.architecture != self.architecture:
+            raise DepthRosError(
+                f"{model} is a {engine.metadata.architecture} model; {self.get_name()} runs {self.architecture} models"
+            )
+        engine.warmup(2)
+        size = f"{engine.metadata.width}x{engine.metadata.height}"
+        self.get_logger().info(f"{engine.describe()} from {model}: depth/image at {size}, {engine.metadata.scale_type}")
+        return engine
+
+    def destroy_node(self) -> None:
+        self._slot.close()
+        self._worker.join(timeout=10.0)
+        super().destroy_node()
+
+    # -------------------------------------------------------------------------------------------- callbacks
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        self.stats.received(self._slot.put((msg, time.monotonic())))
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            self._camera = camera_from_info(msg)
+        except DepthRosError as error:
+            self._camera = error
+            self.log("error", "camera_info", f"camera_info refused: {error}")
+
+    def _report(self) -> None:
+        snapshot = self.stats.snapshot()
+        status = depth_status(
+            f"{self.get_fully_qualified_name()}: depth",
+            self.get_fully_qualified_name(),
+            self.engine.describe(),
+            snapshot,
+            self._reported,
+        )
+        self._reported = snapshot
+        self._diagnostics_pub.publish(DiagnosticArray(header=_header_now(self), status=[status]))
+
+    # -------------------------------------------------------------------------------------------- inference thread
+    def _work(self) -> None:
+        while not self._slot.closed:
+            item = self._slot.take(timeout_s=0.2)
+            if item is not None:
+                self._process(*item)
+
+    def _process(self, msg: Image | CompressedImage, received: float) -> None:
+        try:
+            result = self.estimate(
+                self._rgb(msg), self._current_camera(), stamp_ns(msg.header.stamp), msg.header.frame_id
+            )
+            self._publish(result, msg.header)
+        except FrameSkipped as skip:
+            self.stats.skipped(skip.reason)
+            self.log("warning", skip.reason, f"no depth for this image: {skip}")
+            return
+        except DepthRosError as error:
+            reason = type(error).__name__
+            self.stats.failed(reason)
+            self.log("error", reason, f"image refused: {error}")
+            return
+        except Exception as error:  # a bug must not stop the node: report it and go on with the next frame
+            self.stats.failed("internal error")
+            self.log("error", "internal error", f"internal error (please report): {error}\n{traceback.format_exc()}")
+            return
+        latency = (self.get_clock().now().nanoseconds - stamp_ns(msg.header.stamp)) * 1e-9
+        self.stats.published(latency, time.monotonic() - received, result.timings.get("inference", float("nan")))
+
+    def _current_camera(self) -> PinholeCamera:
+        camera = self._camera
+        if camera is None:
+            raise FrameSkipped("no camera_info yet", f"nothing received on {self.resolve_topic_name('camera_info')}")
+        if isinstance(camera, DepthRosError):
+            raise FrameSkipped("invalid camera_info", str(camera))
+        return camera
+
+    def _rgb(self, msg: Image | CompressedImage) -> np.ndarray:
+        if isinstance(msg, CompressedImage):
+            return rgb_from_compressed(msg)
+        pixels, limit = int(msg.width) * int(msg.height), int(self.params["max_input_pixels"])
+        if pixels > limit:
+            raise ImageEncodingError(
+                f"image of {msg.width}x{msg.height} ({pixels} pixels) exceeds max_input_pixels = {limit}: "
+                "lower the camera's resolution or raise max_input_pixels"
+            )
+        return rgb_from_image(msg)
+
+    def _publish(self, result: DepthResult, header: Any) -> None:
+        self._depth_pub.publish(depth_image_message(result.depth, header))
+        self._info_pub.publish(camera_info_message(result.camera, header))
+        if self.params["publish_points"] and self._points_pub.get_subscription_count():
+            step = int(self.params["points_decimation"])
+            rgb = result.rgb if self.params["points_rgb"] else None
+            self._points_pub.publish(point_cloud_from_depth(result.depth, result.camera, header, step, rgb))
+        if self._colored_pub.get_subscription_count():
+            colours = colour_depth(result.depth, float(self.params["colored_max_depth"]))
+            self._colored_pub.publish(rgb_image_message(colours, header))
+
+
+def _header_now(node: Node) -> Any:
+    from std_msgs.msg import Header
+
+    return Header(stamp=node.get_clock().now().to_msg())

@@ -1,0 +1,53 @@
+"""``diagnostic_msgs/DiagnosticStatus`` of a depth node, from its :class:`~depth_ros.ros.statistics.Snapshot`.
+
+Levels: OK while depth goes out; WARN when frames arrive but none is published (skipped: no camera_info,
+no pose, no keyframe yet) or nothing arrives at all; ERROR when frames fail (bad encodings, errors).
+"""
+
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+from depth_ros.ros.statistics import Snapshot
+
+
+def depth_status(name: str, hardware_id: str, engine: str, snapshot: Snapshot, previous: Snapshot) -> DiagnosticStatus:
+    """The status of node ``name`` running ``engine``; ``previous``: the snapshot of the last report."""
+    received = snapshot.received - previous.received
+    published = snapshot.published - previous.published
+    failed = sum(snapshot.failed.values()) - sum(previous.failed.values())
+    if failed and not published:
+        level, message = DiagnosticStatus.ERROR, f"{failed} frames failed: {_top(snapshot.failed)}"
+    elif received == 0:
+        level, message = DiagnosticStatus.WARN, "no images received"
+    elif published == 0:
+        level, message = DiagnosticStatus.WARN, f"images arrive but no depth: {_top(snapshot.skipped) or 'waiting'}"
+    else:
+        level, message = DiagnosticStatus.OK, f"{snapshot.output_hz:.1f} Hz depth"
+    values = {
+        "engine": engine,
+        "input_hz": f"{snapshot.input_hz:.2f}",
+        "output_hz": f"{snapshot.output_hz:.2f}",
+        "latency_median_ms": f"{snapshot.latency_ms[0]:.1f}",
+        "latency_p90_ms": f"{snapshot.latency_ms[1]:.1f}",
+        "processing_median_ms": f"{snapshot.processing_ms[0]:.1f}",
+        "inference_median_ms": f"{snapshot.inference_ms:.1f}",
+        "received": str(snapshot.received),
+        "published": str(snapshot.published),
+        "dropped": str(snapshot.dropped),
+        **{f"skipped: {reason}": str(count) for reason, count in sorted(snapshot.skipped.items())},
+        **{f"failed: {reason}": str(count) for reason, count in sorted(snapshot.failed.items())},
+        **{f"rejected: {topic}": str(count) for topic, count in sorted(snapshot.rejected.items())},
+    }
+    return DiagnosticStatus(
+        level=level,
+        name=name,
+        message=message,
+        hardware_id=hardware_id,
+        values=[KeyValue(key=key, value=value) for key, value in values.items()],
+    )
+
+
+def _top(counts: dict[str, int]) -> str:
+    """The most frequent reason, for the one-line message."""
+    return max(counts, key=counts.__getitem__) if counts else ""

@@ -1,0 +1,36 @@
+"""Start a depth node, spin it until Ctrl-C or shutdown, and stop cleanly.
+
+A problem at start (no model file, a wrong parameter) is one ``error: ...`` line and exit status 2, not a
+traceback; the node's own errors while running are logged and never stop it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from depth_ros.errors import DepthRosError
+
+
+def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None) -> int:
+    """``rclpy.init(args)``, build the node, spin; returns the exit status."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+
+    rclpy.init(args=list(args) if args is not None else sys.argv)
+    node = None
+    try:
+        node = make_node()
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except DepthRosError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

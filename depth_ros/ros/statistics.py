@@ -1,0 +1,116 @@
+"""What a depth node counts and times: frames in, out, dropped, skipped (by reason), failed, and latency.
+
+Thread-safe: the subscription callbacks and the inference thread record, the diagnostics timer reads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Snapshot:
+    """Totals since start, and rates and timings over the last window.
+
+    Attributes:
+        received, published, dropped: frames since start (dropped = replaced before inference took them).
+        skipped, failed: frames without output since start, by reason.
+        rejected: other input messages refused since start (e.g. ``odometry`` with NaN), by topic.
+        input_hz, output_hz: frames per second over the window.
+        latency_ms: (median, p90) image stamp -> depth published, milliseconds (NaN without output).
+        processing_ms: (median, p90) image received -> depth published, milliseconds.
+        inference_ms: median engine time, milliseconds.
+    """
+
+    received: int = 0
+    published: int = 0
+    dropped: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    input_hz: float = 0.0
+    output_hz: float = 0.0
+    latency_ms: tuple[float, float] = (float("nan"), float("nan"))
+    processing_ms: tuple[float, float] = (float("nan"), float("nan"))
+    inference_ms: float = float("nan")
+
+
+def _median_p90(values: deque[float]) -> tuple[float, float]:
+    if not values:
+        return float("nan"), float("nan")
+    array = np.asarray(values) * 1e3
+    return float(np.median(array)), float(np.percentile(array, 90))
+
+
+class NodeStatistics:
+    """Counters and timing windows of one node (``window``: how many recent frames the timings cover)."""
+
+    def __init__(self, window: int = 100):
+        self._lock = threading.Lock()
+        self._received = 0
+        self._published = 0
+        self._dropped = 0
+        self._skipped: Counter[str] = Counter()
+        self._failed: Counter[str] = Counter()
+        self._rejected: Counter[str] = Counter()
+        self._input_times: deque[float] = deque(maxlen=window)
+        self._output_times: deque[float] = deque(maxlen=window)
+        self._latency: deque[float] = deque(maxlen=window)
+        self._processing: deque[float] = deque(maxlen=window)
+        self._inference: deque[float] = deque(maxlen=window)
+
+    def received(self, dropped_older: bool) -> None:
+        """A frame arrived; ``dropped_older``: it replaced one that was never processed."""
+        with self._lock:
+            self._received += 1
+            self._dropped += dropped_older
+            self._input_times.append(time.monotonic())
+
+    def published(self, latency_s: float, processing_s: float, inference_s: float) -> None:
+        """Depth went out: stamp-to-publish latency, receive-to-publish time and engine time, seconds."""
+        with self._lock:
+            self._published += 1
+            self._output_times.append(time.monotonic())
+            self._latency.append(latency_s)
+            self._processing.append(processing_s)
+            self._inference.append(inference_s)
+
+    def skipped(self, reason: str) -> None:
+        with self._lock:
+            self._skipped[reason] += 1
+
+    def failed(self, reason: str) -> None:
+        with self._lock:
+            self._failed[reason] += 1
+
+    def rejected(self, topic: str) -> None:
+        with self._lock:
+            self._rejected[topic] += 1
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return Snapshot(
+                received=self._received,
+                published=self._published,
+                dropped=self._dropped,
+                skipped=dict(self._skipped),
+                failed=dict(self._failed),
+                rejected=dict(self._rejected),
+                input_hz=_rate(self._input_times),
+                output_hz=_rate(self._output_times),
+                latency_ms=_median_p90(self._latency),
+                processing_ms=_median_p90(self._processing),
+                inference_ms=float(np.median(self._inference) * 1e3) if self._inference else float("nan"),
+            )
+
+
+def _rate(times: deque[float]) -> float:
+    """Events per second over the window of event times (0 with fewer than two, or none in the last 2 s)."""
+    if len(times) < 2 or time.monotonic() - times[-1] > 2.0:
+        return 0.0
+    return (len(times) - 1) / max(times[-1] - times[0], 1e-9)

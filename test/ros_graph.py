@@ -1,0 +1,79 @@
+"""Real rclpy over real DDS for the node tests: an isolated ROS domain, an executor spinning in a thread,
+and probes that record what the nodes publish.
+
+Isolation: a ROS_DOMAIN_ID derived from the test process id and localhost-only discovery, so parallel test
+runs on one machine (and other ROS graphs on the network) do not see each other.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+DOMAIN_ID = 1 + os.getpid() % 100
+
+
+def isolate_ros_environment() -> None:
+    """Point this process (and the processes it starts) at a private, localhost-only ROS domain."""
+    os.environ["ROS_DOMAIN_ID"] = str(DOMAIN_ID)
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # Iron and later
+    os.environ.pop("ROS_LOCALHOST_ONLY", None)  # deprecated since Iron; it would conflict with the above
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.02) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout_s`` passes; returns its last value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return predicate()
+
+
+class RosGraph:
+    """An rclpy context with a multi-threaded executor spinning in the background and a ``probe`` node."""
+
+    def __init__(self) -> None:
+        import rclpy
+        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.node import Node
+
+        isolate_ros_environment()
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.probe = Node("test_probe", context=self.context)
+        self.executor.add_node(self.probe)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def add(self, node: Any) -> Any:
+        self.executor.add_node(node)
+        return node
+
+    def remove(self, node: Any) -> None:
+        self.executor.remove_node(node)
+        node.destroy_node()
+
+    def listen(self, msg_type: type, topic: str, depth: int = 200) -> list[Any]:
+        """Messages arriving on ``topic`` (reliable, so none is lost between the node and the probe)."""
+        from depth_ros.ros.qos import qos_profile
+
+        received: list[Any] = []
+        self.probe.create_subscription(msg_type, topic, received.append, qos_profile("reliable", depth))
+        return received
+
+    def publisher(self, msg_type: type, topic: str) -> Any:
+        from depth_ros.ros.qos import qos_profile
+
+        return self.probe.create_publisher(msg_type, topic, qos_profile("reliable", 10))
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown(timeout_sec=5.0)
+        self.probe.destroy_node()
+        rclpy.shutdown(context=self.context)

@@ -1,0 +1,316 @@
+"""The depth nodes over real rclpy and real DDS (an isolated, localhost-only domain; see ros_graph.py).
+
+A bag player publishes recorded images, camera_info and odometry; a probe node receives what the nodes
+publish. Pins down: outputs and their layouts, input headers copied, metric depth from the multiview node,
+the mono node's scale modes, and bad input that is counted and logged while the node keeps running.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy", reason="rclpy is not installed (no ROS 2 and no ROS 2 wheels)")
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from nav_msgs.msg import Odometry
+from rclpy.parameter import Parameter
+from ros_graph import RosGraph, wait_for
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import Header
+
+from depth_ros.data.bag_writer import write_sample_bag
+from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
+from depth_ros.encodings import image_to_depth
+from depth_ros.geometry import PinholeCamera, matrix_to_quaternion
+from depth_ros.ros.bag_player import BagPlayer
+from depth_ros.ros.messages import camera_info_message, rgb_image_message, stamp_ns
+from depth_ros.ros.mono_node import MonoDepthNode
+from depth_ros.ros.multiview_node import MultiViewDepthNode
+
+pytestmark = pytest.mark.ros
+
+INPUTS = {"image": "/camera/image_raw", "camera_info": "/camera/camera_info", "odom": "/odom"}
+NETWORK_SIZE = (128, 96)  # width, height of both shipped models
+
+
+def remaps(**topics: str) -> list[str]:
+    """``cli_args`` remapping the nodes' inputs (default: the sample bag's topics)."""
+    args = ["--ros-args"]
+    for name, topic in {**INPUTS, **topics}.items():
+        args += ["-r", f"{name}:={topic}"]
+    return args
+
+
+def parameters(**values: object) -> list[Parameter]:
+    return [Parameter(name, value=value) for name, value in values.items()]
+
+
+def processed(node) -> int:
+    """Frames the node has finished with (published, skipped, failed or dropped)."""
+    s = node.stats.snapshot()
+    return s.published + sum(s.skipped.values()) + sum(s.failed.values()) + s.dropped
+
+
+def settle(node, timeout_s: float = 60.0) -> None:
+    """Wait until the node has dealt with every frame it received."""
+    assert wait_for(lambda: processed(node) >= node.stats.snapshot().received > 0, timeout_s), node.stats.snapshot()
+
+
+@pytest.fixture(scope="module")
+def graph():
+    graph = RosGraph()
+    yield graph
+    graph.close()
+
+
+@pytest.fixture(scope="module")
+def corridor() -> SyntheticSequence:
+    """Driving forward down a street that no training run saw (seed 1002), 3 s at 10 Hz."""
+    config = SyntheticConfig(frames=30, width=256, height=192, seed=1002, trajectory="forward", moving_objects=0)
+    return SyntheticSequence(config)
+
+
+@pytest.fixture(scope="module")
+def corridor_bag(corridor: SyntheticSequence, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_sample_bag(tmp_path_factory.mktemp("nodes") / "corridor", corridor)
+
+
+def play(graph: RosGraph, bag: Path, nodes: list, rate: float | None = 1.0) -> int:
+    """Play the bag's inputs once the nodes listen; returns the stamp offset (ns) of the restamped playback."""
+    player = BagPlayer(graph.probe, bag, topics=list(INPUTS.values()))
+    assert player.wait_for_subscribers(list(INPUTS.values()), 20.0)
+    assert wait_for(lambda: all(n._depth_pub.get_subscription_count() > 0 for n in nodes), 20.0)
+    playback = player.play(rate=rate, restamp_to_ns=graph.probe.get_clock().now().nanoseconds)
+    for node in nodes:
+        settle(node)
+    time.sleep(0.5)  # the last messages in flight
+    return playback.stamp_offset_ns
+
+
+def ground_truth(sequence: SyntheticSequence, stamp: int) -> np.ndarray:
+    """Ground-truth depth of the recorded frame with ``stamp`` at the network size (nearest pixel)."""
+    index = next(i for i in range(len(sequence)) if sequence.stamp_ns(sequence.frame_time(i)) == stamp)
+    return cv2.resize(sequence.frame(index).depth, NETWORK_SIZE, interpolation=cv2.INTER_NEAREST)
+
+
+def abs_rel(depth: np.ndarray, truth: np.ndarray) -> float:
+    valid = np.isfinite(truth) & np.isfinite(depth)
+    return float(np.mean(np.abs(depth[valid] - truth[valid]) / truth[valid]))
+
+
+def test_multiview_node_publishes_metric_depth_with_the_input_headers(graph, corridor, corridor_bag) -> None:
+    node = graph.add(MultiViewDepthNode(context=graph.context, namespace="mv", cli_args=remaps()))
+    depth, info = graph.listen(Image, "/mv/depth/image"), graph.listen(CameraInfo, "/mv/depth/camera_info")
+    points, diagnostics = graph.listen(PointCloud2, "/mv/depth/points"), graph.listen(DiagnosticArray, "/diagnostics")
+    offset = play(graph, corridor_bag, [node])
+    graph.remove(node)
+
+    recorded = {corridor.stamp_ns(corridor.frame_time(i)) for i in range(len(corridor))}
+    assert len(depth) >= 5, node.stats.snapshot()
+    assert [stamp_ns(m.header.stamp) for m in info] == [stamp_ns(m.header.stamp) for m in depth]
+    assert [stamp_ns(m.header.stamp) for m in points] == [stamp_ns(m.header.stamp) for m in depth]
+    camera = corridor.camera.resized(*NETWORK_SIZE)
+    errors = []
+    for image, camera_info, cloud in zip(depth, info, points, strict=True):
+        assert {image.header.frame_id, camera_info.header.frame_id, cloud.header.frame_id} == {"camera_optical_frame"}
+        assert stamp_ns(image.header.stamp) - offset in recorded
+        assert (image.encoding, image.width, image.height, image.step) == ("32FC1", 128, 96, 128 * 4)
+        np.testing.assert_allclose(np.reshape(camera_info.k, (3, 3)), camera.K, rtol=1e-9)
+        np.testing.assert_allclose(np.reshape(camera_info.p, (3, 4)), camera.P, rtol=1e-9)
+        assert (cloud.height, cloud.width, cloud.point_step, cloud.is_dense) == (96, 128, 16, False)
+        assert [(f.name, f.offset, f.datatype) for f in cloud.fields] == [("x", 0, 7), ("y", 4, 7), ("z", 8, 7)]
+        z = np.frombuffer(bytes(cloud.data), np.float32).reshape(96, 128, 4)[..., 2]
+        np.testing.assert_array_equal(z, image_to_depth(image))
+        errors.append(abs_rel(image_to_depth(image), ground_truth(corridor, stamp_ns(image.header.stamp) - offset)))
+    assert np.median(errors) < 0.12, errors  # metric, no scaling: 0.066 measured on this sequence
+    statuses = [s for array in diagnostics for s in array.status if s.name.startswith("/mv/multiview_depth_node")]
+    assert statuses and statuses[-1].level == DiagnosticStatus.OK
+    values = {v.key: v.value for v in statuses[-1].values}
+    assert 0 < int(values["published"]) <= len(depth) and "pytorch" in values["engine"]  # reports once a second
+
+
+def test_mono_node_output_follows_scale_mode(graph, corridor, corridor_bag) -> None:
+    modes = {
+        "relative": {},
+        "fixed": {"scale_mode": "fixed", "scale_factor": 2.5},
+        "odometry": {"scale_mode": "odometry", "scale_window": 5},
+    }
+    nodes, outputs = {}, {}
+    for name, values in modes.items():
+        node = MonoDepthNode(
+            context=graph.context, namespace=name, cli_args=remaps(), parameter_overrides=parameters(**values)
+        )
+        nodes[name] = graph.add(node)
+        outputs[name] = graph.listen(Image, f"/{name}/depth/image")
+    offset = play(graph, corridor_bag, list(nodes.values()), rate=0.5)
+    for node in nodes.values():
+        graph.remove(node)
+
+    by_stamp = {
+        name: {stamp_ns(m.header.stamp): image_to_depth(m) for m in messages} for name, messages in outputs.items()
+    }
+    common = sorted(set(by_stamp["relative"]) & set(by_stamp["fixed"]))
+    assert len(common) >= 5
+    for stamp in common:
+        np.testing.assert_allclose(by_stamp["fixed"][stamp], 2.5 * by_stamp["relative"][stamp], rtol=1e-5)
+    # odometry: nothing until the robot has moved, then a metric scale from odometry vs the pose network
+    assert nodes["odometry"].stats.snapshot().skipped.get("waiting for a metric scale", 0) >= 1
+    metric = by_stamp["odometry"]
+    assert len(metric) >= 5
+    ratios = [np.nanmedian(ground_truth(corridor, stamp - offset) / depth) for stamp, depth in metric.items()]
+    assert 0.5 < np.median(ratios) < 2.0, ratios  # a relative model made metric to within a factor of 2
+
+
+def _header(stamp: int, frame_id: str = "camera_optical_frame") -> Header:
+    header = Header(frame_id=frame_id)
+    header.stamp.sec, header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+    return header
+
+
+def _image(rgb: np.ndarray, stamp: int, encoding: str | None = None) -> Image:
+    message = rgb_image_message(rgb, _header(stamp))
+    if encoding is not None:
+        message.encoding = encoding
+    return message
+
+
+def test_mono_node_survives_bad_input_and_recovers(graph, corridor) -> None:
+    node = graph.add(
+        MonoDepthNode(
+            context=graph.context,
+            namespace="bad",
+            cli_args=remaps(image="/bad/in/image", camera_info="/bad/in/camera_info"),
+            parameter_overrides=parameters(max_input_pixels=2_000_000),
+        )
+    )
+    images, infos = graph.publisher(Image, "/bad/in/image"), graph.publisher(CameraInfo, "/bad/in/camera_info")
+    depth = graph.listen(Image, "/bad/depth/image")
+    assert wait_for(lambda: images.get_subscription_count() and infos.get_subscription_count(), 20.0)
+    frame = corridor.frame(10)
+    now = graph.probe.get_clock().now().nanoseconds
+
+    def send(message: Image) -> None:
+        before = processed(node)
+        images.publish(message)
+        assert wait_for(lambda: processed(node) > before, 20.0)
+
+    send(_image(frame.rgb, now))  # before any camera_info
+    assert node.stats.snapshot().skipped == {"no camera_info yet": 1}
+    zero = camera_info_message(frame.camera, _header(now))
+    zero.k = [0.0] * 9
+    infos.publish(zero)
+    time.sleep(0.3)
+    send(_image(frame.rgb, now + 1))
+    assert node.stats.snapshot().skipped["invalid camera_info"] == 1
+    infos.publish(camera_info_message(frame.camera, _header(now)))
+    time.sleep(0.3)
+    send(_image(frame.rgb, now + 2, encoding="yuv422"))
+    send(_image(np.zeros((1000, 2100, 3), np.uint8), now + 3))  # over max_input_pixels
+    send(_image(frame.rgb[:100], now + 4))  # not the size camera_info gives
+    assert node.stats.snapshot().failed == {"ImageEncodingError": 3}
+    assert not depth
+    send(_image(frame.rgb, now + 5))  # good input again
+    assert wait_for(lambda: len(depth) == 1, 10.0)
+
+    big = PinholeCamera.from_fov(1600, 1200, 80.0)  # a large image is resized, not refused
+    infos.publish(camera_info_message(big, _header(now)))
+    time.sleep(0.3)
+    send(_image(cv2.resize(frame.rgb, (1600, 1200)), now + 6))
+    assert wait_for(lambda: len(depth) == 2, 10.0)
+    assert (depth[-1].width, depth[-1].height) == NETWORK_SIZE
+
+    before = node.stats.snapshot()
+    for i in range(100):  # 100 Hz, faster than inference keeps up
+        images.publish(_image(cv2.resize(frame.rgb, (1600, 1200)), now + 10 + i))
+        time.sleep(0.01)
+    settle(node)
+    after = node.stats.snapshot()
+    received = after.received - before.received  # best effort with a queue of 1: DDS itself may replace a few
+    assert 90 <= received <= 100
+    assert after.dropped > before.dropped  # latest frame wins; the replaced ones are counted
+    assert after.published - before.published == received - (after.dropped - before.dropped)
+    assert stamp_ns(depth[-1].header.stamp) == now + 109  # the newest frame is never the one dropped
+    graph.remove(node)
+
+
+def _odometry(stamp: int, T: np.ndarray) -> Odometry:
+    message = Odometry(child_frame_id="base_link")
+    message.header = _header(stamp, "odom")
+    p, q = message.pose.pose.position, message.pose.pose.orientation
+    p.x, p.y, p.z = (float(v) for v in T[:3, 3])
+    q.x, q.y, q.z, q.w = (float(v) for v in matrix_to_quaternion(T[:3, :3]))
+    return message
+
+
+def test_multiview_node_survives_bad_odometry_and_recovers(graph, corridor) -> None:
+    topics = {"image": "/badodom/in/image", "camera_info": "/badodom/in/camera_info", "odom": "/badodom/in/odom"}
+    node = graph.add(MultiViewDepthNode(context=graph.context, namespace="badodom", cli_args=remaps(**topics)))
+    images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])
+    odometry = graph.publisher(Odometry, topics["odom"])
+    depth = graph.listen(Image, "/badodom/depth/image")
+    assert wait_for(lambda: all(p.get_subscription_count() for p in (images, infos, odometry)), 20.0)
+    infos.publish(camera_info_message(corridor.camera, _header(0)))
+    samples = corridor.odometry()
+    start = samples[0].stamp_ns
+
+    def send_odometry(sample, stamp: int | None = None, T: np.ndarray | None = None) -> None:
+        odometry.publish(_odometry(sample.stamp_ns if stamp is None else stamp, sample.T_odom_base if T is None else T))
+
+    for sample in samples[:60]:  # 1.2 s of good odometry
+        send_odometry(sample)
+    send_odometry(samples[60], T=np.full((4, 4), np.nan))  # NaN pose
+    send_odometry(samples[10])  # out of order
+    for sample in samples[100:]:  # then a 0.8 s gap
+        send_odometry(sample)
+    assert wait_for(lambda: node.stats.snapshot().rejected.get("odometry") == 2, 10.0)
+
+    def send_frame(index: int) -> None:
+        before = processed(node)
+        frame = corridor.frame(index)
+        images.publish(_image(frame.rgb, frame.stamp_ns))
+        assert wait_for(lambda: processed(node) > before, 20.0)
+
+    send_frame(15)  # 1.5 s: inside the odometry gap
+    assert node.stats.snapshot().skipped == {"odometry gap": 1}
+    assert not depth
+    for index in range(20, 30):  # good odometry covers these: depth comes back
+        send_frame(index)
+    assert wait_for(lambda: len(depth) >= 5, 10.0), node.stats.snapshot()
+    assert stamp_ns(depth[-1].header.stamp) == corridor.stamp_ns(corridor.frame_time(29))
+    assert start < stamp_ns(depth[0].header.stamp)
+    graph.remove(node)
+
+
+def test_depth_ros_run_starts_the_node_and_stops_on_ctrl_c(graph, corridor_bag) -> None:
+    run = [sys.executable, "-m", "depth_ros.cli", "run", "multiview", "--ros-args", "-r", "__ns:=/cli", *remaps()[1:]]
+    process = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        depth = graph.listen(Image, "/cli/depth/image")
+        player = BagPlayer(graph.probe, corridor_bag, topics=list(INPUTS.values()))
+        assert player.wait_for_subscribers(list(INPUTS.values()), 60.0), "depth-ros run did not subscribe"
+        player.play(rate=1.0, restamp_to_ns=graph.probe.get_clock().now().nanoseconds)
+        assert wait_for(lambda: len(depth) >= 3, 30.0)
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "/cli/multiview_depth_node" in output or "cli.multiview_depth_node" in output
+
+
+def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> None:
+    for ros_args, message in [
+        (["-p", f"model:={tmp_path / 'missing.pt'}"], "model file not found"),
+        (["-p", "backend:=bogus"], "parameter backend = 'bogus' is not allowed: expected one of auto"),
+    ]:
+        run = [sys.executable, "-m", "depth_ros.cli", "run", "mono", "--ros-args", *ros_args]
+        result = subprocess.run(run, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,169 @@
+"""PoseBuffer: exact at samples, interpolated between them, never across gaps or outside its history, and
+robust to bad, late and looped odometry while another thread reads it."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from depth_ros.errors import PoseError
+from depth_ros.geometry import axis_angle_to_matrix, make_transform
+from depth_ros.pipeline.frame import FrameSkipped
+from depth_ros.pipeline.pose_buffer import PoseBuffer
+
+SECOND = 1_000_000_000
+START = 1_700_000_000 * SECOND
+
+
+def planar_pose(x: float, yaw: float) -> np.ndarray:
+    """(4, 4) T_odom_base at ``x`` metres along odom x, heading ``yaw`` radians."""
+    return make_transform(axis_angle_to_matrix(np.array([0.0, 0.0, yaw])), np.array([x, 0.0, 0.0]))
+
+
+def moving_buffer(count: int = 5, period_ns: int = 20_000_000, **kwargs: float) -> PoseBuffer:
+    """A buffer of ``count`` samples of a robot at 1 m/s and 1 rad/s from ``START``."""
+    buffer = PoseBuffer(**kwargs)
+    for i in range(count):
+        t = i * period_ns / SECOND
+        buffer.add(START + i * period_ns, planar_pose(t, t))
+    return buffer
+
+
+def skip_reason(buffer: PoseBuffer, stamp_ns: int) -> str:
+    with pytest.raises(FrameSkipped) as caught:
+        buffer.at(stamp_ns)
+    return caught.value.reason
+
+
+def test_at_a_sample_returns_that_sample_exactly_as_a_copy() -> None:
+    buffer = moving_buffer()
+    pose = buffer.at(START + 40_000_000)
+    assert np.array_equal(pose, planar_pose(0.04, 0.04))
+    pose[:] = 0.0
+    assert np.array_equal(buffer.at(START + 40_000_000), planar_pose(0.04, 0.04))
+    assert np.array_equal(buffer.at(START), planar_pose(0.0, 0.0))
+
+
+@pytest.mark.parametrize("offset_ns", [1, 5_000_000, 10_000_000, 19_999_999])
+def test_between_samples_the_motion_is_interpolated(offset_ns: int) -> None:
+    buffer = moving_buffer()
+    t = (20_000_000 + offset_ns) / SECOND
+    assert np.allclose(buffer.at(START + 20_000_000 + offset_ns), planar_pose(t, t), atol=1e-12)
+
+
+def test_no_interpolation_across_a_gap_but_samples_at_its_ends_are_served() -> None:
+    buffer = PoseBuffer(max_gap_s=0.2)
+    buffer.add(START, planar_pose(0.0, 0.0))
+    buffer.add(START + SECOND // 2, planar_pose(1.0, 0.0))
+    assert skip_reason(buffer, START + SECOND // 4) == "odometry gap"
+    assert np.array_equal(buffer.at(START + SECOND // 2), planar_pose(1.0, 0.0))
+    assert np.array_equal(buffer.at(START), planar_pose(0.0, 0.0))
+
+
+def test_stamps_outside_the_history_are_skipped_with_stable_reasons() -> None:
+    buffer = PoseBuffer()
+    assert buffer.newest_stamp_ns is None
+    assert skip_reason(buffer, START) == "no odometry yet"
+    buffer = moving_buffer(count=3)
+    assert buffer.newest_stamp_ns == START + 40_000_000
+    assert skip_reason(buffer, START + 40_000_001) == "image newer than the latest odometry"
+    assert skip_reason(buffer, START - 1) == "image older than the odometry history"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        planar_pose(np.nan, 0.0),
+        planar_pose(np.inf, 0.0),
+        np.diag([1.1, 1.0, 1.0, 1.0]),  # a scaled "rotation"
+        np.diag([1.0, 1.0, -1.0, 1.0]),  # a reflection
+        np.eye(3),
+    ],
+    ids=["nan", "inf", "scaled", "reflection", "3x3"],
+)
+def test_an_invalid_pose_is_rejected_and_counted_and_the_buffer_still_works(bad: np.ndarray) -> None:
+    buffer = moving_buffer(count=3)
+    with pytest.raises(PoseError):
+        buffer.add(START + 60_000_000, bad)
+    assert buffer.rejected == {"invalid pose": 1}
+    assert len(buffer) == 3 and buffer.newest_stamp_ns == START + 40_000_000
+    buffer.add(START + 60_000_000, planar_pose(0.06, 0.06))
+    assert np.allclose(buffer.at(START + 50_000_000), planar_pose(0.05, 0.05), atol=1e-12)
+
+
+def test_late_and_duplicate_samples_are_rejected_and_the_buffer_is_unchanged() -> None:
+    buffer = moving_buffer(count=3)
+    with pytest.raises(PoseError, match="not newer"):
+        buffer.add(START + 40_000_000, planar_pose(5.0, 0.0))  # duplicate stamp
+    with pytest.raises(PoseError, match="not newer"):
+        buffer.add(START + 10_000_000, planar_pose(5.0, 0.0))  # late
+    assert buffer.rejected == {"out of order": 2}
+    assert len(buffer) == 3 and buffer.resets == 0
+    assert np.array_equal(buffer.at(START + 40_000_000), planar_pose(0.04, 0.04))
+
+
+def test_a_large_backward_jump_starts_a_new_history() -> None:
+    buffer = moving_buffer(count=3, reset_backward_s=1.0)
+    buffer.add(START - 5 * SECOND, planar_pose(-3.0, 0.0))  # a bag loop: time restarts 5 s earlier
+    assert buffer.resets == 1 and not buffer.rejected
+    assert len(buffer) == 1 and buffer.newest_stamp_ns == START - 5 * SECOND
+    assert np.array_equal(buffer.at(START - 5 * SECOND), planar_pose(-3.0, 0.0))
+    assert skip_reason(buffer, START) == "image newer than the latest odometry"
+
+
+def test_samples_older_than_the_history_are_dropped() -> None:
+    buffer = moving_buffer(count=150, history_s=1.0)  # 3 s at 50 Hz
+    newest = buffer.newest_stamp_ns
+    assert newest == START + 149 * 20_000_000
+    assert len(buffer) == 51  # the newest and 50 periods of 20 ms behind it
+    assert skip_reason(buffer, newest - SECOND - 1) == "image older than the odometry history"
+    t = (newest - SECOND) / SECOND - START / SECOND
+    assert np.allclose(buffer.at(newest - SECOND), planar_pose(t, t), atol=1e-9)
+
+
+def test_constructor_rejects_non_positive_durations() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        PoseBuffer(max_gap_s=0.0)
+
+
+def test_concurrent_writer_and_reader_see_consistent_poses() -> None:
+    """One thread adds odometry at 1 kHz of stamps while another interpolates just behind it."""
+    buffer = PoseBuffer(history_s=0.5)
+    period_ns, count = 1_000_000, 3000
+    errors: list[BaseException] = []
+    served = 0
+
+    def write() -> None:
+        for i in range(count):
+            buffer.add(START + i * period_ns, planar_pose(i * 1e-3, 0.0))
+
+    def read() -> None:
+        nonlocal served
+        while writer.is_alive() or served == 0:
+            newest = buffer.newest_stamp_ns
+            if newest is None:
+                continue
+            query = newest - period_ns // 2
+            try:
+                pose = buffer.at(query)
+            except FrameSkipped:
+                continue
+            except BaseException as error:  # reported by the main thread
+                errors.append(error)
+                return
+            if abs(pose[0, 3] - (query - START) * 1e-9) > 1e-9:
+                errors.append(AssertionError(f"pose at {query} has x = {pose[0, 3]}"))
+                return
+            served += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    reader = threading.Thread(target=read, daemon=True)
+    writer.start()
+    reader.start()
+    writer.join(timeout=30)
+    reader.join(timeout=30)
+    assert not errors, errors
+    assert served > 0
+    assert len(buffer) == 501 and not buffer.rejected
