@@ -77,7 +77,7 @@ def test_launch_files_use_the_launch_api_and_define_generate_launch_description(
         functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         assert "generate_launch_description" in functions, path
         modules = {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-        assert modules <= {"launch", "launch_ros", "os", "pathlib"}, (path, modules)
+        assert modules <= {"launch", "launch_ros", "os", "pathlib", "depth_ros"}, (path, modules)
 
 
 def test_rviz_configs_are_yaml_with_a_fixed_frame_and_known_display_classes():

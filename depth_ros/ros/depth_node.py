@@ -84,7 +84,10 @@ COMMON_PARAMETERS = (
     ParameterSpec("points_decimation", 1, "keep every n-th row and column in depth/points", minimum=1),
     ParameterSpec("colored_max_depth", 20.0, "metres at the far (blue) end of depth/colored's colour map", minimum=0.1),
     ParameterSpec(
-        "max_input_pixels", 4096 * 4096, "larger images are refused (a misconfigured camera must not exhaust memory)"
+        "max_input_pixels",
+        4096 * 4096,
+        "larger images are refused (a misconfigured camera must not exhaust memory)",
+        minimum=1,
     ),
     ParameterSpec("diagnostics_period", 1.0, "seconds between /diagnostics reports", minimum=0.05),
 )
@@ -117,7 +120,7 @@ class DepthNode(Node):
         self.log = ThrottledLog(self.get_logger())
         self.engine = self._open_engine()
         self._camera: PinholeCamera | DepthRosError | None = None
-        self._slot: LatestFrameSlot[tuple[Any, float]] = LatestFrameSlot()
+        self._slot: LatestFrameSlot[Image | CompressedImage] = LatestFrameSlot()
         self.input_qos = qos_profile(str(self.params["input_qos"]))
         self.setup()
         output_qos = qos_profile(str(self.params["output_qos"]), depth=2)
@@ -176,7 +179,7 @@ class DepthNode(Node):
 
     # -------------------------------------------------------------------------------------------- callbacks
     def _on_image(self, msg: Image | CompressedImage) -> None:
-        self.stats.received(self._slot.put((msg, time.monotonic())))
+        self.stats.received(self._slot.put(msg))
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
@@ -200,11 +203,12 @@ class DepthNode(Node):
     # -------------------------------------------------------------------------------------------- inference thread
     def _work(self) -> None:
         while not self._slot.closed:
-            item = self._slot.take(timeout_s=0.2)
-            if item is not None:
-                self._process(*item)
+            msg = self._slot.take(timeout_s=0.2)
+            if msg is not None:
+                self._process(msg)
 
-    def _process(self, msg: Image | CompressedImage, received: float) -> None:
+    def _process(self, msg: Image | CompressedImage) -> None:
+        started = time.monotonic()
         try:
             result = self.estimate(
                 self._rgb(msg), self._current_camera(), stamp_ns(msg.header.stamp), msg.header.frame_id
@@ -224,7 +228,7 @@ class DepthNode(Node):
             self.log("error", "internal error", f"internal error (please report): {error}\n{traceback.format_exc()}")
             return
         latency = (self.get_clock().now().nanoseconds - stamp_ns(msg.header.stamp)) * 1e-9
-        self.stats.published(latency, time.monotonic() - received, result.timings.get("inference", float("nan")))
+        self.stats.published(latency, time.monotonic() - started, result.timings.get("inference", float("nan")))
 
     def _current_camera(self) -> PinholeCamera:
         camera = self._camera

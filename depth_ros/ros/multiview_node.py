@@ -19,7 +19,7 @@ from depth_ros.pipeline.keyframes import KeyframeSettings
 from depth_ros.pipeline.multiview import MultiViewDepthPipeline
 from depth_ros.ros.depth_node import DepthNode
 from depth_ros.ros.odometry_input import ODOMETRY_PARAMETERS, OdometryInput
-from depth_ros.ros.parameters import ParameterSpec
+from depth_ros.ros.parameters import ParameterSpec, ParameterValueError
 from depth_ros.ros.spin import run_node
 
 MULTIVIEW_PARAMETERS = (
@@ -41,13 +41,16 @@ class MultiViewDepthNode(DepthNode):
         super().__init__("multiview_depth_node", MULTIVIEW_PARAMETERS, **node_kwargs)
 
     def setup(self) -> None:
-        settings = KeyframeSettings(
-            min_translation_m=float(self.params["keyframes.min_baseline"]),
-            max_translation_m=float(self.params["keyframes.max_baseline"]),
-            max_rotation_deg=float(self.params["keyframes.max_rotation"]),
-            min_overlap=float(self.params["keyframes.min_overlap"]),
-            buffer_size=int(self.params["keyframes.buffer_size"]),
-        )
+        try:
+            settings = KeyframeSettings(
+                min_translation_m=float(self.params["keyframes.min_baseline"]),
+                max_translation_m=float(self.params["keyframes.max_baseline"]),
+                max_rotation_deg=float(self.params["keyframes.max_rotation"]),
+                min_overlap=float(self.params["keyframes.min_overlap"]),
+                buffer_size=int(self.params["keyframes.buffer_size"]),
+            )
+        except ValueError as error:
+            raise ParameterValueError(f"keyframes.* parameters: {error}") from error
         self.pipeline = MultiViewDepthPipeline(self.engine, settings)
         self.odometry = OdometryInput(self, self.params, self.stats, self.log)
 

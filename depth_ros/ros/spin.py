@@ -14,9 +14,13 @@ from depth_ros.errors import DepthRosError
 
 def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None) -> int:
     """``rclpy.init(args)``, build the node, spin; returns the exit status."""
+    import cv2
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
+    # Images here are small: OpenCV's thread pool costs more in wake-ups (and fights the inference threads for
+    # the cores) than it gains; one thread measured 2x faster per frame in benchmarks/node_overhead.py.
+    cv2.setNumThreads(1)
     rclpy.init(args=list(args) if args is not None else sys.argv)
     node = None
     try:

@@ -23,7 +23,8 @@ class Snapshot:
         rejected: other input messages refused since start (e.g. ``odometry`` with NaN), by topic.
         input_hz, output_hz: frames per second over the window.
         latency_ms: (median, p90) image stamp -> depth published, milliseconds (NaN without output).
-        processing_ms: (median, p90) image received -> depth published, milliseconds.
+        processing_ms: (median, p90) of the inference thread's time per frame (conversions, pipeline, publishing),
+            milliseconds: minus ``inference_ms``, the node's own overhead.
         inference_ms: median engine time, milliseconds.
     """
 
@@ -72,7 +73,7 @@ class NodeStatistics:
             self._input_times.append(time.monotonic())
 
     def published(self, latency_s: float, processing_s: float, inference_s: float) -> None:
-        """Depth went out: stamp-to-publish latency, receive-to-publish time and engine time, seconds."""
+        """Depth went out: stamp-to-publish latency, the inference thread's time and the engine's time, seconds."""
         with self._lock:
             self._published += 1
             self._output_times.append(time.monotonic())

@@ -87,6 +87,9 @@ class OnnxRuntimeEngine(DepthEngine):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Idle worker threads sleep instead of spinning after each run: spinning keeps every core busy
+        # between frames, slowing the rest of a node (conversions, resizing, publishing) on small CPUs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         cache = path.parent / f"{path.stem}.ort_trt_cache"
         chosen = providers(device, precision, ort.get_available_providers(), cache)
         if any(isinstance(provider, tuple) and provider[0] == TENSORRT for provider in chosen):

@@ -1,0 +1,184 @@
+"""The mono node over real rclpy and DDS on loopback, against its own engine measured in the same run.
+
+    .venv/bin/python benchmarks/node_overhead.py [--seconds 10] [--width 320 --height 256] [--threads 2]
+
+* Engine: the shipped lite Monodepth2 opened as the node opens it (``backend=auto``: ONNX Runtime on the
+  CPU), ``DepthEngine.infer`` timed alone (median after warm-up): the reference.
+* Node: ``depth-ros run mono`` in its own process (as on a robot); this process plays the camera (a
+  synthetic frame at the given size, rgb8, with camera_info) and subscribes to depth/image and
+  depth/points (so the point cloud is built and published).
+  - overhead: at 5 Hz (the node is never busy), the node's per-frame time on its inference thread
+    (conversion, resize, inference, point cloud, publishing) minus its inference time, from /diagnostics,
+    as a fraction of the engine's reference time. Target: at most 10%.
+  - latency: image stamp (set when published) -> depth received here, median and p90, at 5 Hz.
+  - throughput: the camera publishes at 1.5x the engine's rate; depth/image messages received per
+    second vs the engine's rate. Target: at least 0.9x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
+
+from ros_graph import RosGraph, wait_for
+
+from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
+from depth_ros.resources import shipped_weights
+from depth_ros.runtime.engine import example_inputs, open_engine
+
+CAMERA = "/bench_camera"
+
+
+def engine_reference_ms(threads: int, iterations: int = 300) -> float:
+    """Median ms of one inference of the shipped Monodepth2, opened as the node opens it."""
+    engine = open_engine(shipped_weights("monodepth2"), "auto", "cpu", "fp32", threads=threads)
+    inputs = example_inputs(engine.metadata, np.random.default_rng(0))
+    engine.warmup(10)
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        engine.infer(**inputs)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
+def start_node(threads: int) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "depth_ros.cli", "run", "mono", "--ros-args", "-r", "__ns:=/bench",
+        "-r", f"image:={CAMERA}/image_raw", "-r", f"camera_info:={CAMERA}/camera_info",
+        "-p", f"threads:={threads}", "-p", "diagnostics_period:=0.5", "--log-level", "warn",
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=os.environ.copy())
+
+
+class Camera:
+    """Publishes one frame (restamped with the current time) and its camera_info at a given rate."""
+
+    def __init__(self, graph: RosGraph, width: int, height: int):
+        from sensor_msgs.msg import CameraInfo, Image
+
+        from depth_ros.ros.messages import camera_info_message, rgb_image_message
+
+        frame = SyntheticSequence(SyntheticConfig(frames=1, width=width, height=height)).frame(0)
+        self.graph = graph
+        self.image = rgb_image_message(frame.rgb, _header("camera_optical_frame"))
+        self.info = camera_info_message(frame.camera, self.image.header)
+        self.image_pub = graph.publisher(Image, f"{CAMERA}/image_raw")
+        self.info_pub = graph.publisher(CameraInfo, f"{CAMERA}/camera_info")
+
+    def run(self, rate_hz: float, seconds: float) -> int:
+        """Publish for ``seconds`` at ``rate_hz``; returns the number of images sent."""
+        period, start, sent = 1.0 / rate_hz, time.monotonic(), 0
+        while time.monotonic() - start < seconds:
+            stamp = self.graph.probe.get_clock().now().to_msg()
+            self.image.header.stamp = self.info.header.stamp = stamp
+            self.info_pub.publish(self.info)
+            self.image_pub.publish(self.image)
+            sent += 1
+            time.sleep(max(0.0, start + sent * period - time.monotonic()))
+        return sent
+
+
+def _header(frame_id: str):
+    from std_msgs.msg import Header
+
+    return Header(frame_id=frame_id)
+
+
+class Receiver:
+    """Records arrival time and stamp of each depth image, and the node's latest diagnostics values."""
+
+    def __init__(self, graph: RosGraph):
+        from diagnostic_msgs.msg import DiagnosticArray
+        from sensor_msgs.msg import Image, PointCloud2
+
+        self.lock = threading.Lock()
+        self.arrivals: list[tuple[float, int]] = []
+        self.diagnostics: dict[str, str] = {}
+        self.graph = graph
+        qos = graph.listen  # reliable subscriptions, as rviz makes them
+        graph.probe.create_subscription(Image, "/bench/depth/image", self._on_depth, 10)
+        qos(PointCloud2, "/bench/depth/points", depth=1)
+        graph.probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+
+    def _on_depth(self, msg) -> None:
+        now = self.graph.probe.get_clock().now().nanoseconds
+        with self.lock:
+            self.arrivals.append((time.monotonic(), now - (msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)))
+
+    def _on_diagnostics(self, msg) -> None:
+        for status in msg.status:
+            if status.name.startswith("/bench/mono_depth_node"):
+                self.diagnostics = {v.key: v.value for v in status.values}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.arrivals.clear()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2, help="inference threads of the engine and the node")
+    args = parser.parse_args()
+
+    reference = engine_reference_ms(args.threads)
+    graph = RosGraph()
+    node = start_node(args.threads)
+    try:
+        camera, receiver = Camera(graph, args.width, args.height), Receiver(graph)
+        assert wait_for(lambda: camera.image_pub.get_subscription_count() > 0, 60.0), "the node did not start"
+        camera.run(5.0, 3.0)  # warm-up
+        receiver.reset()
+        sent = camera.run(5.0, args.seconds)
+        time.sleep(1.5)  # the last frame and a diagnostics report
+        latencies = np.array([latency for _, latency in receiver.arrivals]) / 1e6
+        diagnostics = dict(receiver.diagnostics)
+        processing, inference = float(diagnostics["processing_median_ms"]), float(diagnostics["inference_median_ms"])
+        overhead = processing - inference
+
+        receiver.reset()
+        rate = 1.5 * 1000.0 / reference
+        offered = camera.run(rate, args.seconds) / args.seconds
+        time.sleep(0.5)
+        arrivals = [t for t, _ in receiver.arrivals]
+        throughput = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    finally:
+        node.terminate()
+        node.wait(timeout=30)
+        graph.close()
+
+    engine_rate = 1000.0 / reference
+    median, p90 = np.median(latencies), np.percentile(latencies, 90)
+    rows = [
+        ("engine alone (reference)", f"{reference:7.2f} ms/frame ({engine_rate:.0f} fps)"),
+        ("node: inference in the node", f"{inference:7.2f} ms/frame"),
+        ("node: inference thread per frame", f"{processing:7.2f} ms/frame"),
+        ("node overhead", f"{overhead:7.2f} ms = {overhead / reference:.0%} of the engine (target <= 10%)"),
+        (
+            "latency stamp -> depth received",
+            f"median {median:.1f} ms, p90 {p90:.1f} ms ({len(latencies)}/{sent} at 5 Hz)",
+        ),
+        (
+            f"throughput, camera at {offered:.0f} Hz",
+            f"{throughput:7.1f} fps = {throughput / engine_rate:.2f}x the engine (target >= 0.9x)",
+        ),
+    ]
+    print(f"\nmono node, shipped lite Monodepth2, camera {args.width}x{args.height} rgb8, {args.threads} threads")
+    for name, value in rows:
+        print(f"{name:34s} {value}")
+
+
+if __name__ == "__main__":
+    main()
