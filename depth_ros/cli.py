@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="depth-ros", description="Learned dense metric depth for ROS 2.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_demo(subparsers)
+    from depth_ros.eval.command import register_eval
+
+    register_eval(subparsers)
     from depth_ros.export.command import register_export
 
     register_export(subparsers)

@@ -30,6 +30,7 @@ class BagTopics:
         odometry: ``nav_msgs/Odometry`` of the robot's base in its odometry frame.
         tf_static: ``tf2_msgs/TFMessage`` with the static transforms (base -> camera optical frame).
         tf: ``tf2_msgs/TFMessage`` with the dynamic transforms (odom -> base), for rviz.
+        lidar: ``sensor_msgs/PointCloud2`` of a LiDAR (ground truth for evaluation); not written by default.
     """
 
     image: str = "/camera/image_raw"
@@ -39,6 +40,7 @@ class BagTopics:
     odometry: str | None = "/odom"
     tf_static: str | None = "/tf_static"
     tf: str | None = "/tf"
+    lidar: str | None = None
 
 
 @dataclass(frozen=True)

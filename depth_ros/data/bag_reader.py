@@ -41,6 +41,7 @@ _EXPECTED_TYPES = {
     "depth": "sensor_msgs/msg/Image",
     "odometry": "nav_msgs/msg/Odometry",
     "tf_static": "tf2_msgs/msg/TFMessage",
+    "lidar": "sensor_msgs/msg/PointCloud2",
 }
 _UNREADABLE_HINT = (
     "the file may be truncated or corrupt, or not a ROS 2 bag (a folder with metadata.yaml, or its .mcap/.db3)"
@@ -83,6 +84,11 @@ def resolve_static_transform(edges: dict[str, tuple[str, np.ndarray]], parent: s
     return invert_transform(from_parent[common]) @ from_child[common]
 
 
+def describe_topics(found: dict[str, str]) -> str:
+    """``/topic [type], ...`` of a bag's topic -> message type map, sorted (``no topics`` when empty)."""
+    return ", ".join(f"{topic} [{msgtype}]" for topic, msgtype in sorted(found.items())) or "no topics"
+
+
 def _custom_data(reader: AnyReader) -> dict[str, str]:
     """The ``custom_data`` of a rosbag2 bag's metadata (empty for bags without it)."""
     storage = getattr(reader.readers[0], "storage", None)
@@ -99,6 +105,7 @@ class BagReader:
         extrinsic_source: where ``T_base_cam`` came from (``argument``, ``tf_static``, ``metadata``, ``none``).
         odometry_stamps_ns, T_odom_base: (N,) and (N, 4, 4) odometry, sorted, NaN poses dropped.
         issues: counts of problems met so far (frames without pose, dropped odometry, ...).
+        available_topics: every topic of the bag -> its message type.
     """
 
     def __init__(
@@ -135,7 +142,8 @@ class BagReader:
     def _check_topics(self, reader: AnyReader) -> dict[str, str]:
         """Role -> topic for the roles present in the bag, checked against the expected message types."""
         found = {c.topic: c.msgtype for c in reader.connections}
-        listing = ", ".join(f"{topic} [{msgtype}]" for topic, msgtype in sorted(found.items())) or "no topics"
+        self.available_topics = found
+        listing = describe_topics(found)
         present: dict[str, str] = {}
         for role, expected in _EXPECTED_TYPES.items():
             topic = getattr(self.topics, role)
@@ -251,7 +259,8 @@ class BagReader:
             return None
         camera = self._camera_at(stamp)
         if rgb.shape[:2] != (camera.height, camera.width):
-            self.issues["frames skipped: image size differs from camera_info"] += 1
+            image_size, info_size = f"{rgb.shape[1]}x{rgb.shape[0]}", f"{camera.width}x{camera.height}"
+            self.issues[f"frames skipped: image {image_size} differs from camera_info {info_size}"] += 1
             return None
         return Frame(stamp, rgb, camera, depth_m, self._pose_at(stamp), None, image.header.frame_id)
 
@@ -286,6 +295,17 @@ class BagReader:
             frame = self._frame(image, depth)
             if frame is not None:
                 yield frame
+
+    def messages(self, role: str) -> Iterator[tuple[int, Any]]:
+        """(header stamp in ns, message) of one role's topic (e.g. ``lidar``) in bag order; nothing when the bag
+        lacks it. Unreadable data raises :class:`BagError`."""
+        with self._open() as reader:
+            for _, msg in self._messages(reader, role):
+                yield stamp_to_ns(msg.header.stamp), msg
+
+    def static_transform(self, parent: str, child: str) -> np.ndarray | None:
+        """(4, 4) ``T_parent_child`` from the bag's ``/tf_static``, or None when it does not connect the frames."""
+        return resolve_static_transform(self._static_edges, parent, child)
 
     def read_all(self) -> list[Frame]:
         """All frames in a list (for small bags)."""

@@ -1,0 +1,131 @@
+"""``depth-ros eval BAG``: replay a bag through the depth pipelines, compare with its ground truth, write a report.
+
+No ROS needed: the bag is read with :class:`~depth_ros.data.bag_reader.BagReader`, the pipelines are the nodes'
+(:mod:`depth_ros.eval.replay`), the ground truth a depth image topic or a LiDAR
+(:mod:`depth_ros.eval.ground_truth`), the report ``metrics.json`` + ``report.md`` + PNGs
+(:mod:`depth_ros.eval.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from depth_ros.errors import BagError
+from depth_ros.eval.evaluation import DEFAULT_SETTINGS, EXAMPLES, EvalError
+from depth_ros.eval.ground_truth import DEFAULT_LIDAR_MAX_GAP_S
+from depth_ros.runtime.command import BACKENDS
+
+MODEL_CHOICES = ("mono", "multiview", "both")
+REPORTS = Path("eval_output")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from depth_ros.data.bag_layout import BagTopics
+    from depth_ros.data.bag_reader import BagReader
+    from depth_ros.eval.evaluation import EvalSettings
+    from depth_ros.eval.ground_truth import open_ground_truth
+    from depth_ros.eval.replay import MODELS, open_model, replay
+    from depth_ros.eval.report import summary_table, write_report
+    from depth_ros.geometry import make_transform, quaternion_to_matrix
+    from depth_ros.pipeline.mono import MonoSettings
+
+    settings = EvalSettings(args.min_depth, args.max_depth)
+    mono_settings = MonoSettings(args.scale_mode, args.scale_factor, args.camera_height)
+    topics = BagTopics(
+        image=args.image_topic,
+        camera_info=args.camera_info_topic,
+        depth=None if args.lidar_topic else args.depth_topic,
+        odometry=args.odom_topic,
+        lidar=args.lidar_topic,
+    )
+    reader = BagReader(args.bag, topics)
+    T_cam_lidar = None
+    if args.lidar_extrinsic is not None:
+        values = np.array(args.lidar_extrinsic)
+        T_cam_lidar = make_transform(quaternion_to_matrix(values[3:]), values[:3])
+    truth = open_ground_truth(reader, T_cam_lidar, args.lidar_max_gap)
+    names = MODELS if args.model == "both" else (args.model,)
+    weights = {"mono": args.weights_mono, "multiview": args.weights_multiview}
+    models = [open_model(name, weights[name], args.backend, args.device, mono_settings) for name in names]
+    results = replay(reader, models, truth, settings, args.examples, progress=not args.quiet)
+    if not any(result.frames or result.skipped for result in results):
+        issues = "; ".join(f"{issue}: {count}" for issue, count in sorted(reader.issues.items())) or "no image"
+        raise BagError(f"no frame of {args.bag} could be read ({len(reader)} images on {topics.image}): {issues}")
+    source = {
+        "bag": str(args.bag),
+        "ground_truth": truth.description,
+        "images": len(reader),
+        "camera": f"{reader.camera.width}x{reader.camera.height} on {topics.camera_info}",
+        "camera_poses": f"{topics.odometry} with the camera extrinsic from {reader.extrinsic_source}",
+        "bag_issues": dict(sorted(reader.issues.items())),
+    }
+    out = args.report or REPORTS / args.bag.stem
+    report = write_report(out, results, source)
+    print(summary_table(results))
+    for result in results:
+        for reason, count in sorted(result.skipped.items()):
+            print(f"note: {result.name}: {count} frames skipped: {reason}")
+    for issue, count in sorted(reader.issues.items()):
+        print(f"note: bag: {issue}: {count}")
+    print(f"report: {report}")
+    if not any(result.frames for result in results):
+        reasons = "; ".join(
+            f"{result.name}: " + ", ".join(f"{count} {reason}" for reason, count in result.skipped.items())
+            for result in results
+        )
+        raise EvalError(f"no frame could be evaluated ({reasons}); the report in {out} says what was read")
+    return 0
+
+
+def register_eval(subparsers) -> None:
+    from depth_ros.data.bag_layout import BagTopics
+    from depth_ros.pipeline.mono import SCALE_MODES, MonoSettings
+
+    parser = subparsers.add_parser(
+        "eval",
+        help="replay a bag through the depth pipelines and compare with its ground truth (metrics, report, plots)",
+        description="Run the nodes' pipelines (Monodepth2, MVDepthNet) over a ROS 2 bag's images with the poses "
+        "from its odometry, compare each depth image with ground truth (a depth image topic in 32FC1 metres or "
+        "16UC1 millimetres, or a LiDAR PointCloud2 projected into the camera) as Monodepth2's evaluation does, raw "
+        "and with per-image median scaling, and write metrics.json, report.md and figures. No ROS needed.",
+    )
+    parser.add_argument("bag", type=Path, help="bag folder (or .mcap/.db3 file)")
+    parser.add_argument("--model", choices=MODEL_CHOICES, default="both", help="which pipeline(s) (default: both)")
+    parser.add_argument("--weights-mono", type=Path, help="Monodepth2 checkpoint, ONNX or engine (default: shipped)")
+    parser.add_argument(
+        "--weights-multiview", type=Path, help="MVDepthNet checkpoint, ONNX or engine (default: shipped)"
+    )
+    parser.add_argument("--backend", choices=("auto", *BACKENDS), default="auto", help="default: auto")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="default: cpu")
+    parser.add_argument(
+        "--scale-mode", choices=SCALE_MODES, default="relative", help="mono depth scale, as the node's (default: "
+        "relative; odometry uses the bag's odometry and the pose network)",
+    )  # fmt: skip
+    parser.add_argument("--scale-factor", type=float, default=1.0, help="--scale-mode fixed: metres per model unit")
+    height = MonoSettings.camera_height_m
+    parser.add_argument("--camera-height", type=float, default=height, help=f"--scale-mode ground: metres ({height})")
+    parser.add_argument("--report", type=Path, help=f"report folder (default: {REPORTS}/<bag name>)")
+    parser.add_argument("--examples", type=int, default=EXAMPLES, help=f"example frames drawn (default: {EXAMPLES})")
+    parser.add_argument("--image-topic", default=BagTopics.image, help=f"default: {BagTopics.image}")
+    parser.add_argument("--camera-info-topic", default=BagTopics.camera_info, help=f"default: {BagTopics.camera_info}")
+    parser.add_argument(
+        "--depth-topic", default=BagTopics.depth, help=f"ground-truth depth image (default: {BagTopics.depth})"
+    )
+    parser.add_argument("--odom-topic", default=BagTopics.odometry, help=f"default: {BagTopics.odometry}")
+    parser.add_argument("--lidar-topic", help="ground truth from this sensor_msgs/PointCloud2 topic instead")
+    parser.add_argument(
+        "--lidar-extrinsic", type=float, nargs=7, metavar=("X", "Y", "Z", "QX", "QY", "QZ", "QW"),
+        help="T_cam_lidar: the LiDAR's pose in the camera's optical frame (default: from /tf_static)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lidar-max-gap", type=float, default=DEFAULT_LIDAR_MAX_GAP_S, metavar="SECONDS",
+        help=f"largest time between an image and its LiDAR scan (default: {DEFAULT_LIDAR_MAX_GAP_S})",
+    )  # fmt: skip
+    low, high = DEFAULT_SETTINGS.min_depth, DEFAULT_SETTINGS.max_depth
+    parser.add_argument("--min-depth", type=float, default=low, help=f"ground truth cap, metres (default: {low})")
+    parser.add_argument("--max-depth", type=float, default=high, help=f"ground truth cap, metres (default: {high})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_eval)
