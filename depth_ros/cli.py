@@ -7,7 +7,6 @@ users (:class:`~depth_ros.errors.DepthRosError`) print as one line and exit with
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -92,47 +91,20 @@ def register_preview(subparsers) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import shutil
+    from depth_ros.demo import run_demo
 
-    from depth_ros.data.bag_reader import BagReader
-    from depth_ros.data.bag_writer import write_sample_bag
-    from depth_ros.data.preview import save_preview
-    from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
-
-    bag = args.out / "sample_bag"
-    config = SyntheticConfig(frames=args.frames)
-    reader = None
-    if bag.exists():
-        try:
-            reader = BagReader(bag)
-            if len(reader) != config.frames:
-                raise DepthRosError(f"has {len(reader)} frames, expected {config.frames}")
-            print(f"[1/2] reusing the sample bag {bag}")
-        except DepthRosError as error:
-            print(f"[1/2] regenerating {bag}: the cached one is unusable ({error})")
-            shutil.rmtree(bag)
-            reader = None
-    if reader is None:
-        print(f"[1/2] generating the sample bag {bag}")
-        write_sample_bag(bag, SyntheticSequence(config), progress=True)
-        reader = BagReader(bag)
-    frames = reader.read_all()
-    preview = save_preview(frames, args.out / "sample_preview.png", f"sample bag: {len(frames)} frames")
-    print(f"[2/2] read {len(frames)} frames back from the bag (extrinsic from {reader.extrinsic_source})")
-    topics = ", ".join(topic for topic in dataclasses.astuple(reader.topics) if topic)
-    print(f"\ndemo output in {args.out}/")
-    print(f"  {bag.name}/  ROS 2 bag (mcap) with {topics}")
-    print(f"  {preview.name}  frames, ground-truth depth and the camera path")
-    return 0
+    return run_demo(args.out, args.frames, live=not args.offline)
 
 
 def register_demo(subparsers) -> None:
     parser = subparsers.add_parser(
-        "demo", help="the first thing to run: make the sample bag, read it back, draw it",
-        description="Generate (or reuse) the sample bag and write a picture of it into the output folder.",
+        "demo", help="the first thing to run: sample bag, both depth nodes live over DDS, evaluation report",
+        description="Generate (or reuse) the sample bag, run both depth pipelines on it offline and both ROS nodes "
+        "live over DDS, and write an evaluation report into the output folder.",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("demo_output"), help="output folder (default: demo_output)")
     parser.add_argument("--frames", type=int, default=100, help="frames in the sample bag (default: 100)")
+    parser.add_argument("--offline", action="store_true", help="skip the live run over DDS (no rclpy needed)")
     parser.set_defaults(handler=_demo)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
+
+from depth_ros.ros.waiting import wait_until as wait_for  # noqa: F401 (the tests' name for it)
 
 DOMAIN_ID = 1 + os.getpid() % 100
 
@@ -21,16 +21,6 @@ def isolate_ros_environment() -> None:
     os.environ["ROS_DOMAIN_ID"] = str(DOMAIN_ID)
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # Iron and later
     os.environ.pop("ROS_LOCALHOST_ONLY", None)  # deprecated since Iron; it would conflict with the above
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.02) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout_s`` passes; returns its last value."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval_s)
-    return predicate()
 
 
 class RosGraph:

@@ -55,13 +55,13 @@ def parameters(**values: object) -> list[Parameter]:
 
 def processed(node) -> int:
     """Frames the node has finished with (published, skipped, failed or dropped)."""
-    s = node.stats.snapshot()
-    return s.published + sum(s.skipped.values()) + sum(s.failed.values()) + s.dropped
+    return node.stats.snapshot().finished
 
 
 def settle(node, timeout_s: float = 60.0) -> None:
     """Wait until the node has dealt with every frame it received."""
-    assert wait_for(lambda: processed(node) >= node.stats.snapshot().received > 0, timeout_s), node.stats.snapshot()
+    snapshot = node.stats.snapshot
+    assert wait_for(lambda: snapshot().all_finished and snapshot().received > 0, timeout_s), snapshot()
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def play(graph: RosGraph, bag: Path, nodes: list, rate: float | None = 1.0) -> i
     """Play the bag's inputs once the nodes listen; returns the stamp offset (ns) of the restamped playback."""
     player = BagPlayer(graph.probe, bag, topics=list(INPUTS.values()))
     assert player.wait_for_subscribers(list(INPUTS.values()), 20.0)
-    assert wait_for(lambda: all(n._depth_pub.get_subscription_count() > 0 for n in nodes), 20.0)
+    assert wait_for(lambda: all(n.output_subscribers() > 0 for n in nodes), 20.0)
     playback = player.play(rate=rate, restamp_to_ns=graph.probe.get_clock().now().nanoseconds)
     for node in nodes:
         settle(node)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from depth_ros.errors import BagError
-from depth_ros.eval.evaluation import DEFAULT_SETTINGS, EXAMPLES, EvalError
+from depth_ros.eval.evaluation import DEFAULT_SETTINGS, EXAMPLES
 from depth_ros.eval.ground_truth import DEFAULT_LIDAR_MAX_GAP_S
 from depth_ros.runtime.command import BACKENDS
 
@@ -27,8 +26,8 @@ def _eval(args: argparse.Namespace) -> int:
     from depth_ros.data.bag_reader import BagReader
     from depth_ros.eval.evaluation import EvalSettings
     from depth_ros.eval.ground_truth import open_ground_truth
-    from depth_ros.eval.replay import MODELS, open_model, replay
-    from depth_ros.eval.report import summary_table, write_report
+    from depth_ros.eval.replay import MODELS
+    from depth_ros.eval.session import EvalRequest, evaluate_bag, print_summary, require_evaluated, write_bag_report
     from depth_ros.geometry import make_transform, quaternion_to_matrix
     from depth_ros.pipeline.mono import MonoSettings
 
@@ -48,35 +47,24 @@ def _eval(args: argparse.Namespace) -> int:
         T_cam_lidar = make_transform(quaternion_to_matrix(values[3:]), values[:3])
     truth = open_ground_truth(reader, T_cam_lidar, args.lidar_max_gap)
     names = MODELS if args.model == "both" else (args.model,)
-    weights = {"mono": args.weights_mono, "multiview": args.weights_multiview}
-    models = [open_model(name, weights[name], args.backend, args.device, mono_settings) for name in names]
-    results = replay(reader, models, truth, settings, args.examples, progress=not args.quiet)
-    if not any(result.frames or result.skipped for result in results):
-        issues = "; ".join(f"{issue}: {count}" for issue, count in sorted(reader.issues.items())) or "no image"
-        raise BagError(f"no frame of {args.bag} could be read ({len(reader)} images on {topics.image}): {issues}")
-    source = {
-        "bag": str(args.bag),
-        "ground_truth": truth.description,
-        "images": len(reader),
-        "camera": f"{reader.camera.width}x{reader.camera.height} on {topics.camera_info}",
-        "camera_poses": f"{topics.odometry} with the camera extrinsic from {reader.extrinsic_source}",
-        "bag_issues": dict(sorted(reader.issues.items())),
-    }
+    request = EvalRequest(
+        names,
+        {"mono": args.weights_mono, "multiview": args.weights_multiview},
+        args.backend,
+        args.device,
+        mono_settings,
+        settings,
+        offline=not args.live,
+        live=args.live,
+        rate=args.rate if args.rate > 0 else None,
+        examples=args.examples,
+        progress=not args.quiet,
+    )
+    results = evaluate_bag(reader, truth, request)
     out = args.report or REPORTS / args.bag.stem
-    report = write_report(out, results, source)
-    print(summary_table(results))
-    for result in results:
-        for reason, count in sorted(result.skipped.items()):
-            print(f"note: {result.name}: {count} frames skipped: {reason}")
-    for issue, count in sorted(reader.issues.items()):
-        print(f"note: bag: {issue}: {count}")
-    print(f"report: {report}")
-    if not any(result.frames for result in results):
-        reasons = "; ".join(
-            f"{result.name}: " + ", ".join(f"{count} {reason}" for reason, count in result.skipped.items())
-            for result in results
-        )
-        raise EvalError(f"no frame could be evaluated ({reasons}); the report in {out} says what was read")
+    report = write_bag_report(out, reader, truth, results)
+    print_summary(results, reader, report)
+    require_evaluated(results, out)
     return 0
 
 
@@ -127,5 +115,15 @@ def register_eval(subparsers) -> None:
     low, high = DEFAULT_SETTINGS.min_depth, DEFAULT_SETTINGS.max_depth
     parser.add_argument("--min-depth", type=float, default=low, help=f"ground truth cap, metres (default: {low})")
     parser.add_argument("--max-depth", type=float, default=high, help=f"ground truth cap, metres (default: {high})")
+    parser.add_argument(
+        "--live", action="store_true", help="play the bag into the ROS nodes over DDS and evaluate what they publish"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="--live: playback speed factor of the recorded timing (frames the nodes cannot keep up with are "
+        "dropped and reported); 0 (default): each image waits until the nodes have dealt with the previous one",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_eval)

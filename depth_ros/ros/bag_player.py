@@ -23,6 +23,7 @@ from rosbags.highlevel import AnyReader
 from depth_ros.data.bag_layout import TYPESTORE
 from depth_ros.errors import BagError
 from depth_ros.ros.qos import qos_profile
+from depth_ros.ros.waiting import wait_until
 
 
 def message_class(msgtype: str) -> type | None:
@@ -107,18 +108,15 @@ class BagPlayer:
 
     def wait_for_subscribers(self, topics: Iterable[str], timeout_s: float) -> bool:
         """Wait until each of ``topics`` (recorded names) has a subscriber; returns whether all do."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if all(self._publishers[topic].get_subscription_count() > 0 for topic in topics):
-                return True
-            time.sleep(0.02)
-        return False
+        topics = list(topics)
+        return wait_until(lambda: all(self._publishers[t].get_subscription_count() > 0 for t in topics), timeout_s)
 
     def play(
         self,
         rate: float | None = 1.0,
         restamp_to_ns: int | None = None,
         on_publish: Callable[[str, Any], None] | None = None,
+        before_publish: Callable[[str, Any], None] | None = None,
     ) -> Playback:
         """Publish every message in recording order.
 
@@ -127,6 +125,8 @@ class BagPlayer:
             restamp_to_ns: shift every header stamp so the first one becomes this time (e.g. the node clock's
                 now); None keeps the recorded stamps.
             on_publish: called with (recorded topic, message) after each publish.
+            before_publish: called with (recorded topic, message) before each publish (e.g. to pace the playback
+                by how fast its consumers go).
         """
         playback = Playback(skipped_topics=dict(self.skipped_topics))
         start = time.monotonic()
@@ -147,6 +147,8 @@ class BagPlayer:
                         delay = (log_ns - first_log_ns) * 1e-9 / rate - (time.monotonic() - start)
                         if delay > 0:
                             time.sleep(delay)
+                    if before_publish is not None:
+                        before_publish(topic, message)
                     self._publishers[topic].publish(message)
                     playback.published[topic] = playback.published.get(topic, 0) + 1
                     if on_publish is not None:

@@ -172,6 +172,10 @@ class DepthNode(Node):
         self.get_logger().info(f"{engine.describe()} from {model}: depth/image at {size}, {engine.metadata.scale_type}")
         return engine
 
+    def output_subscribers(self) -> int:
+        """Subscriptions matched to ``depth/image`` (0 until DDS discovery connects a subscriber)."""
+        return self._depth_pub.get_subscription_count()
+
     def destroy_node(self) -> None:
         self._slot.close()
         self._worker.join(timeout=10.0)

@@ -40,6 +40,16 @@ class Snapshot:
     processing_ms: tuple[float, float] = (float("nan"), float("nan"))
     inference_ms: float = float("nan")
 
+    @property
+    def finished(self) -> int:
+        """Frames dealt with: published, skipped, failed or dropped."""
+        return self.published + sum(self.skipped.values()) + sum(self.failed.values()) + self.dropped
+
+    @property
+    def all_finished(self) -> bool:
+        """Every received frame is dealt with (none waits or is in inference)."""
+        return self.finished >= self.received
+
 
 def _median_p90(values: deque[float]) -> tuple[float, float]:
     if not values:

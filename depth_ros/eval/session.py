@@ -1,0 +1,128 @@
+"""One evaluation of a bag, offline (the pipelines) and/or live (the ROS nodes over DDS), and its report.
+
+Shared by ``depth-ros eval`` and ``depth-ros demo``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from depth_ros.data.bag_reader import BagReader
+from depth_ros.errors import BagError
+from depth_ros.eval.evaluation import DEFAULT_SETTINGS, EXAMPLES, NO_PREDICTION, EvalError, EvalSettings, ModelResult
+from depth_ros.eval.ground_truth import GroundTruthSource, ground_truths
+from depth_ros.pipeline.mono import MonoSettings
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """What to evaluate and how.
+
+    Attributes:
+        names: ``mono`` and/or ``multiview``.
+        weights: per name, a model file; missing or None: the shipped weights.
+        backend, device: as :func:`~depth_ros.runtime.engine.open_engine` takes them.
+        mono: the mono pipeline's (and node's) scale mode.
+        settings: ground-truth depth caps.
+        offline: replay the pipelines in this process.
+        live: play the bag into the ROS nodes over DDS and evaluate what they publish.
+        rate: live playback speed (None: as fast as the nodes keep up, no frame dropped for speed).
+        examples: example frames per model in the report.
+        progress: progress bars.
+    """
+
+    names: tuple[str, ...]
+    weights: dict[str, Path | None] = field(default_factory=dict)
+    backend: str = "auto"
+    device: str = "cpu"
+    mono: MonoSettings = field(default_factory=MonoSettings)
+    settings: EvalSettings = DEFAULT_SETTINGS
+    offline: bool = True
+    live: bool = False
+    rate: float | None = None
+    examples: int = EXAMPLES
+    progress: bool = True
+
+
+def evaluate_bag(reader: BagReader, truth: GroundTruthSource, request: EvalRequest) -> list[ModelResult]:
+    """Offline results (one per name), then live ones (``live mono``, ``live multiview``), as requested."""
+    from depth_ros.eval.replay import open_model, replay
+
+    results: list[ModelResult] = []
+    if request.offline:
+        models = [
+            open_model(name, request.weights.get(name), request.backend, request.device, request.mono)  # type: ignore[arg-type]
+            for name in request.names
+        ]
+        results += replay(reader, models, truth, request.settings, request.examples, request.progress)
+    if request.live:
+        results += _evaluate_live(reader, truth, request)
+    if not any(result.frames or result.skipped for result in results):
+        issues = "; ".join(f"{issue}: {count}" for issue, count in sorted(reader.issues.items())) or "no image"
+        raise BagError(
+            f"no frame of {reader.path} could be read ({len(reader)} images on {reader.topics.image}): {issues}"
+        )
+    return results
+
+
+def _evaluate_live(reader: BagReader, truth: GroundTruthSource, request: EvalRequest) -> list[ModelResult]:
+    from depth_ros.eval.evaluation import evaluate_predictions
+
+    try:
+        from depth_ros.ros.live_replay import live_replay
+    except ImportError as error:
+        raise EvalError(f"live evaluation needs rclpy (a ROS 2 install or the ROS 2 wheels): {error}") from error
+    runs = live_replay(
+        reader, request.names, request.weights, request.backend, request.device, request.mono, request.rate,
+        request.progress,
+    )  # fmt: skip
+    results = []
+    for run in runs:
+        result = evaluate_predictions(
+            run.name, run.predictions, ground_truths(reader, truth), request.settings,
+            engine=run.engine, metric=run.metric, examples=request.examples,
+        )  # fmt: skip
+        result.skipped.pop(NO_PREDICTION, None)  # the node's own reasons say it precisely:
+        result.skipped.update(run.unanswered)
+        results.append(result)
+    return results
+
+
+def write_bag_report(out: Path, reader: BagReader, truth: GroundTruthSource, results: list[ModelResult]) -> Path:
+    """``out/report.md`` (+ ``metrics.json`` and figures) with where the data came from."""
+    from depth_ros.eval.report import write_report
+
+    topics = reader.topics
+    source = {
+        "bag": str(reader.path),
+        "ground_truth": truth.description,
+        "images": len(reader),
+        "camera": f"{reader.camera.width}x{reader.camera.height} on {topics.camera_info}",
+        "camera_poses": f"{topics.odometry} with the camera extrinsic from {reader.extrinsic_source}",
+        "bag_issues": dict(sorted(reader.issues.items())),
+    }
+    return write_report(out, results, source)
+
+
+def print_summary(results: list[ModelResult], reader: BagReader, report: Path) -> None:
+    """The one-screen table, what was skipped and why, and where the report is."""
+    from depth_ros.eval.report import summary_table
+
+    print(summary_table(results))
+    for result in results:
+        for reason, count in sorted(result.skipped.items()):
+            print(f"note: {result.name}: {count} frames skipped: {reason}")
+    for issue, count in sorted(reader.issues.items()):
+        print(f"note: bag: {issue}: {count}")
+    print(f"report: {report}")
+
+
+def require_evaluated(results: list[ModelResult], out: Path) -> None:
+    """Raise :class:`EvalError` (after the report is written) when no frame at all could be evaluated."""
+    if not any(result.frames for result in results):
+        reasons = "; ".join(
+            f"{result.name}: " + ", ".join(f"{count} {reason}" for reason, count in result.skipped.items())
+            for result in results
+        )
+        raise EvalError(f"no frame could be evaluated ({reasons}); the report in {out} says what was read")
