@@ -314,3 +314,44 @@ def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> Non
         result = subprocess.run(run, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_multiview_node_with_compressed_images_pose_stamped_and_coloured_decimated_points(graph, corridor) -> None:
+    from geometry_msgs.msg import PoseStamped
+    from sensor_msgs.msg import CompressedImage
+
+    topics = {"image": "/alt/in/image", "camera_info": "/alt/in/camera_info", "odom": "/alt/in/pose"}
+    settings = parameters(image_transport="compressed", odom_type="pose_stamped", points_rgb=True, points_decimation=2)
+    node = graph.add(
+        MultiViewDepthNode(
+            context=graph.context, namespace="alt", cli_args=remaps(**topics), parameter_overrides=settings
+        )
+    )
+    images = graph.publisher(CompressedImage, "/alt/in/image/compressed")
+    infos, poses = graph.publisher(CameraInfo, topics["camera_info"]), graph.publisher(PoseStamped, topics["odom"])
+    depth, colored = graph.listen(Image, "/alt/depth/image"), graph.listen(Image, "/alt/depth/colored")
+    points = graph.listen(PointCloud2, "/alt/depth/points")
+    assert wait_for(lambda: all(p.get_subscription_count() for p in (images, infos, poses)), 20.0)
+    infos.publish(camera_info_message(corridor.camera, _header(0)))
+    for sample in corridor.odometry():
+        pose = PoseStamped(header=_header(sample.stamp_ns, "odom"))
+        pose.pose = _odometry(sample.stamp_ns, sample.T_odom_base).pose.pose
+        poses.publish(pose)
+        time.sleep(0.002)  # a stream, not one burst beyond the subscription's queue
+    time.sleep(0.5)
+    for index in range(10, 30, 2):
+        frame = corridor.frame(index)
+        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR))
+        assert ok
+        before = processed(node)
+        images.publish(CompressedImage(header=_header(frame.stamp_ns), format="jpeg", data=jpeg.tobytes()))
+        assert wait_for(lambda before=before: processed(node) > before, 20.0)
+    done = wait_for(lambda: len(depth) >= 5 and len(points) == len(depth) and len(colored) == len(depth), 10.0)
+    assert done, (len(depth), len(points), len(colored), node.stats.snapshot())
+    cloud = points[-1]
+    assert (cloud.height, cloud.width, cloud.point_step) == (48, 64, 32)
+    assert [f.name for f in cloud.fields] == ["x", "y", "z", "rgb"]
+    assert (colored[-1].encoding, colored[-1].width, colored[-1].height) == ("rgb8", 128, 96)
+    truth = ground_truth(corridor, stamp_ns(depth[-1].header.stamp))
+    assert abs_rel(image_to_depth(depth[-1]), truth) < 0.2  # JPEG input, metric depth still
+    graph.remove(node)

@@ -12,18 +12,34 @@ from torch.utils.data import DataLoader
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.data.training_samples import MultiViewDataset
 from depth_ros.eval.metrics import average_metrics, depth_metrics
-from depth_ros.models.checkpoints import load_checkpoint
+from depth_ros.models.checkpoints import load_checkpoint, load_pose_network
+from depth_ros.models.monodepth2 import Monodepth2Pose
+from depth_ros.resources import SHIPPED_WEIGHTS, shipped_weights
 from depth_ros.train.tasks import mvdepthnet_forward
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 
 
-@pytest.mark.parametrize("path", sorted(WEIGHTS.glob("*.pt")), ids=lambda p: p.name)
-def test_shipped_weights_are_at_most_10_mb_and_carry_metadata(path: Path) -> None:
+def test_every_shipped_file_is_listed_in_resources() -> None:
+    assert sorted(WEIGHTS.glob("*.pt")) == sorted(shipped_weights(name) for name in SHIPPED_WEIGHTS)
+
+
+@pytest.mark.parametrize("name", ["monodepth2", "mvdepthnet"])
+def test_shipped_weights_are_at_most_10_mb_and_carry_metadata(name: str) -> None:
+    path = shipped_weights(name)
     assert path.stat().st_size <= 10 * 1024 * 1024
     network, metadata = load_checkpoint(path)
-    assert metadata.source.startswith("depth_ros trainer")
+    assert metadata.architecture == name and metadata.source.startswith("depth_ros trainer")
     assert sum(p.numel() for p in network.parameters()) * 4 <= 10 * 1024 * 1024
+
+
+def test_shipped_monodepth2_pose_network_is_its_trained_partner() -> None:
+    path = shipped_weights("monodepth2_pose")
+    assert path.stat().st_size <= 10 * 1024 * 1024
+    pose = load_pose_network(path)
+    assert isinstance(pose, Monodepth2Pose)
+    _, depth_metadata = load_checkpoint(shipped_weights("monodepth2"))
+    assert torch.load(path, weights_only=True)["metadata"] == depth_metadata.to_json()  # from the same run
 
 
 def test_shipped_mvdepthnet_is_metric_on_an_unseen_sequence() -> None:

@@ -22,7 +22,7 @@ Frames that cannot be evaluated are counted by reason in :attr:`ModelResult.skip
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -353,6 +353,7 @@ def evaluate_predictions(
     engine: str = "",
     metric: bool = True,
     examples: int = EXAMPLES,
+    example_stamps: Collection[int] | None = None,
 ) -> ModelResult:
     """Evaluate predictions given by stamp against the ground truth of the same stamps.
 
@@ -367,6 +368,8 @@ def evaluate_predictions(
         settings: depth caps.
         engine, metric: see :class:`ModelResult`.
         examples: evaluated frames to keep for figures, evenly spaced.
+        example_stamps: keep the frames of these stamps for figures instead (e.g. those another result of the
+            same report keeps, so that figures compare like with like).
 
     Returns:
         The result; ground-truth frames without a prediction count as ``no prediction at the ground-truth
@@ -382,9 +385,12 @@ def evaluate_predictions(
             result.skip(NO_PREDICTION)
             continue
         example = result.add(prediction, truth)
-        if example is not None:
+        if example is not None and example_stamps is None:
             sample.offer(example)
+        elif example is not None and truth.stamp_ns in example_stamps:
+            result.keep_examples([example])
     for _ in set(predictions) - seen:
         result.skip(NO_GROUND_TRUTH)
-    result.keep_examples(sample.picked())
+    if example_stamps is None:
+        result.keep_examples(sample.picked())
     return result

@@ -57,7 +57,8 @@ def evaluate_bag(reader: BagReader, truth: GroundTruthSource, request: EvalReque
         ]
         results += replay(reader, models, truth, request.settings, request.examples, request.progress)
     if request.live:
-        results += _evaluate_live(reader, truth, request)
+        shown = {stamp for result in results for stamp in result.examples} or None  # the offline examples' frames
+        results += _evaluate_live(reader, truth, request, shown)
     if not any(result.frames or result.skipped for result in results):
         issues = "; ".join(f"{issue}: {count}" for issue, count in sorted(reader.issues.items())) or "no image"
         raise BagError(
@@ -66,7 +67,9 @@ def evaluate_bag(reader: BagReader, truth: GroundTruthSource, request: EvalReque
     return results
 
 
-def _evaluate_live(reader: BagReader, truth: GroundTruthSource, request: EvalRequest) -> list[ModelResult]:
+def _evaluate_live(
+    reader: BagReader, truth: GroundTruthSource, request: EvalRequest, example_stamps: set[int] | None
+) -> list[ModelResult]:
     from depth_ros.eval.evaluation import evaluate_predictions
 
     try:
@@ -81,7 +84,7 @@ def _evaluate_live(reader: BagReader, truth: GroundTruthSource, request: EvalReq
     for run in runs:
         result = evaluate_predictions(
             run.name, run.predictions, ground_truths(reader, truth), request.settings,
-            engine=run.engine, metric=run.metric, examples=request.examples,
+            engine=run.engine, metric=run.metric, examples=request.examples, example_stamps=example_stamps,
         )  # fmt: skip
         result.skipped.pop(NO_PREDICTION, None)  # the node's own reasons say it precisely:
         result.skipped.update(run.unanswered)

@@ -3,7 +3,8 @@
 Topics (relative names, so namespaces and remapping work):
 
 * in: ``image`` (``sensor_msgs/Image`` rgb8, bgr8, rgba8, bgra8, mono8) or, with ``image_transport:=compressed``,
-  ``image/compressed`` (``sensor_msgs/CompressedImage``); ``camera_info`` (the newest one is used; its size
+  ``<image>/compressed`` (``sensor_msgs/CompressedImage``, image_transport's name: the ``image`` topic after
+  remapping, plus ``/compressed``); ``camera_info`` (the newest one is used; its size
   must match the image's).
 * out: ``depth/image`` (32FC1 metres, NaN = no estimate, REP 117/118), ``depth/camera_info`` (K and P at the
   depth's resolution), ``depth/points`` (organised ``PointCloud2`` in depth_image_proc's layout) and
@@ -125,7 +126,9 @@ class DepthNode(Node):
         self.setup()
         output_qos = qos_profile(str(self.params["output_qos"]), depth=2)
         if self.params["image_transport"] == "compressed":
-            self.create_subscription(CompressedImage, "image/compressed", self._on_image, self.input_qos)
+            # image_transport's naming: "<image topic, after remapping>/compressed"
+            compressed = self.resolve_topic_name("image") + "/compressed"
+            self.create_subscription(CompressedImage, compressed, self._on_image, self.input_qos)
         else:
             self.create_subscription(Image, "image", self._on_image, self.input_qos)
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, self.input_qos)

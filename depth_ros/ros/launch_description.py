@@ -64,10 +64,7 @@ def _depth_node(context, kind: str) -> list[Node]:
             name=EXECUTABLES[kind],
             namespace=LaunchConfiguration("namespace"),
             parameters=[LaunchConfiguration("params_file"), *([overrides] if overrides else [])],
-            remappings=[
-                *((name, LaunchConfiguration(name)) for name in TOPICS),
-                ("image/compressed", [LaunchConfiguration("image"), "/compressed"]),  # image_transport: compressed
-            ],
+            remappings=[(name, LaunchConfiguration(name)) for name in TOPICS],
             output="screen",
         )
     ]
