@@ -43,11 +43,14 @@ def main() -> int:
     parser.add_argument("weights")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001, 1002, 1003])
     parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--moving-objects", type=int, default=0, help="independently moving boxes per sequence")
     parser.add_argument("--measurement-frames", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(2)
     network, metadata = load_checkpoint(args.weights)
-    data = DataConfig(moving_objects=0, frames=args.frames, measurement_frames=args.measurement_frames)
+    data = DataConfig(
+        moving_objects=args.moving_objects, frames=args.frames, measurement_frames=args.measurement_frames
+    )
     sequences = frame_sequences(data, args.seeds, metadata.height, metadata.width)
     rows: dict[str, list[dict[str, float]]] = {}
     with torch.no_grad():

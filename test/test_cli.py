@@ -6,6 +6,7 @@ Success paths write real bags and PNGs; error paths must exit with status 2 and 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -150,6 +151,12 @@ def test_demo_generates_the_sample_bag_and_preview(demo_dir) -> None:
     assert "reusing" not in result.stdout
     assert len(BagReader(out / "sample_bag").read_all()) == 5
     assert (out / "sample_preview.png").read_bytes()[:8] == PNG_MAGIC
+    # both models evaluated offline and through the live nodes over DDS, with the same numbers
+    models = json.loads((out / "report" / "metrics.json").read_text())["models"]
+    assert set(models) == {"mono", "multiview", "live mono", "live multiview"}
+    assert models["mono"]["frames_evaluated"] == 5
+    assert models["live mono"]["median_scaled"] == pytest.approx(models["mono"]["median_scaled"], rel=1e-5)
+    assert (out / "report" / "report.md").is_file() and "abs_rel" in result.stdout
 
 
 def test_demo_second_run_reuses_the_cached_bag(demo_dir) -> None:

@@ -150,6 +150,11 @@ def _markdown(results: Sequence[ModelResult], source: Mapping[str, Any], figures
             f"| {result.name} | {result.engine} | {len(result.frames)} | {skipped} | "
             f"{_number(latency[0], 1)} | {_number(latency[1], 1)} |"
         )
+    lines += [
+        "",
+        "Latency: offline, the pipeline's own time per frame (resize, inference, postprocessing); live, from the "
+        "image published to its depth received back over DDS (the whole ROS path).",
+    ]
     for name, title in figures:
         lines += ["", f"## {title}", "", f"![{title}]({name})"]
     return "\n".join(lines) + "\n"
