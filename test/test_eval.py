@@ -427,3 +427,21 @@ def test_eval_both_models_on_the_sample_bag_writes_the_report(sample_bag: Path, 
         assert f"]({png})" in report and (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| mono | raw |" in report and "| multiview | median |" in report
     assert "mono" in stdout and "multiview" in stdout and f"report: {out / 'report.md'}" in stdout
+
+
+@pytest.mark.ros
+@pytest.mark.parametrize("storage", ["mcap"], scope="session")
+def test_live_eval_faster_than_the_node_reports_the_dropped_frames(sample_bag: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("rclpy", reason="rclpy is not installed (no ROS 2 and no ROS 2 wheels)")
+    from depth_ros.ros.live_replay import DROPPED, NOT_RECEIVED
+
+    out = tmp_path / "live"
+    # 1.2 s of recording played in 60 ms: the multiview network (about 0.1 s per frame) cannot keep up
+    status, stdout, err = _run_eval(
+        capsys, sample_bag, "--live", "--rate", "20", "--model", "multiview", "--report", out
+    )
+    model = json.loads((out / "metrics.json").read_text())["models"]["live multiview"]
+    skipped = model["frames_skipped"]
+    assert skipped.get(DROPPED, 0) + skipped.get(NOT_RECEIVED, 0) > 0, skipped  # reported, not hidden
+    assert model["frames_evaluated"] + sum(skipped.values()) == 12
+    assert status in (0, 2) and "live multiview" in stdout, err

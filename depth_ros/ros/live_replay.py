@@ -6,7 +6,7 @@ touched), with the bag's camera extrinsic as parameters. Each image's published 
 ``depth/camera_info`` become a :class:`~depth_ros.eval.evaluation.Prediction`, with the latency from the
 moment the image was published here to the moment its depth arrived back. Images without a depth are
 accounted for with the node's own reasons: skipped (no pose, no keyframe...), failed, dropped (a newer
-image replaced it before inference: latest frame wins) or never received.
+image replaced it before inference: latest frame wins, in the node or already in its input queue of one).
 
 Where ``ROS_AUTOMATIC_DISCOVERY_RANGE`` is unset, it is set to ``LOCALHOST`` for this process: the
 replay needs no other machine, and other machines should not see it.
@@ -34,7 +34,7 @@ from depth_ros.ros.waiting import wait_until
 
 NODE_CLASSES = {"mono": "MonoDepthNode", "multiview": "MultiViewDepthNode"}
 DROPPED = "dropped by the node (a newer image replaced it: latest frame wins)"
-NOT_RECEIVED = "not received by the node"
+NOT_RECEIVED = "dropped before the node took it (its input queue keeps only the newest image)"
 
 
 @dataclass
@@ -173,9 +173,10 @@ def live_replay(
 
         player.play(rate=rate, on_publish=on_publish, before_publish=before_publish)
         bar.close()
+        time.sleep(0.3)  # the last images in flight
         for node in nodes.values():
             wait_until(lambda node=node: node.stats.snapshot().all_finished, 60.0)
-        time.sleep(0.5)  # the last outputs in flight
+        time.sleep(0.3)  # the last outputs in flight
     finally:
         for node in nodes.values():
             executor.remove_node(node)
