@@ -469,3 +469,13 @@ def test_interpolate_pose_single_sample() -> None:
     np.testing.assert_allclose(interpolate_pose(STAMPS[1:2], POSES[1:2], STAMPS[1]), POSES[1])
     with pytest.raises(PoseError):
         interpolate_pose(STAMPS[1:2], POSES[1:2], STAMPS[1] + 1)
+
+
+def test_rotation_angle_of_a_transform_is_its_axis_angle_norm_in_degrees() -> None:
+    from depth_ros.geometry import axis_angle_to_matrix, make_transform, rotation_angle_deg
+
+    axis = np.array([1.0, 2.0, -2.0]) / 3.0
+    for degrees in (0.0, 30.0, 179.0):
+        T = make_transform(axis_angle_to_matrix(axis * np.radians(degrees)), np.array([5.0, 0.0, 1.0]))
+        assert rotation_angle_deg(T) == pytest.approx(degrees, abs=1e-6)
+        assert rotation_angle_deg(T[:3, :3]) == pytest.approx(degrees, abs=1e-6)

@@ -34,7 +34,7 @@ from depth_ros.data.augment import ColorJitter, PairedPhotometric
 from depth_ros.data.sample import Frame
 from depth_ros.data.sequence import FrameSequence, describe, has_neighbours, neighbour_frames, sequence_poses
 from depth_ros.errors import DatasetError
-from depth_ros.geometry import PinholeCamera, invert_transform, matrix_to_axis_angle
+from depth_ros.geometry import PinholeCamera, invert_transform, rotation_angle_deg
 
 NETWORK_STRIDE = 32  # the encoders downsample by 32: network inputs must be multiples of it
 
@@ -172,11 +172,6 @@ class MonocularDataset(_SampleDataset):
         }
 
 
-def rotation_deg(T_b_a: np.ndarray) -> float:
-    """Angle in degrees of the rotation part of a transform."""
-    return float(np.degrees(np.linalg.norm(matrix_to_axis_angle(T_b_a[:3, :3]))))
-
-
 class MultiViewDataset(_SampleDataset):
     """MVDepthNet samples: a reference frame with ``measurement_frames`` frames picked by baseline.
 
@@ -256,7 +251,7 @@ class MultiViewDataset(_SampleDataset):
                 if j == i or other is None:
                     continue
                 baseline = float(np.linalg.norm(other[:3, 3] - pose[:3, 3]))
-                rotation = rotation_deg(invert_transform(other) @ pose)
+                rotation = rotation_angle_deg(invert_transform(other) @ pose)
                 if min_baseline <= baseline <= max_baseline and rotation <= max_rotation_deg:
                     candidates.append((baseline, j))
             if len(candidates) < measurement_frames:

@@ -18,6 +18,7 @@ from depth_ros.geometry.se3 import (
     matrix_to_axis_angle,
     matrix_to_quaternion,
     quaternion_to_matrix,
+    rotation_angle_deg,
     slerp,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "plane_sweep_pixels",
     "project",
     "quaternion_to_matrix",
+    "rotation_angle_deg",
     "slerp",
     "transform_points",
 ]

@@ -126,6 +126,11 @@ def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
     return q[..., :3] * scale[..., None]
 
 
+def rotation_angle_deg(T_b_a: np.ndarray) -> float:
+    """Angle in degrees (0..180) of the rotation part of a (4, 4) transform or a (3, 3) rotation."""
+    return float(np.degrees(np.linalg.norm(matrix_to_axis_angle(np.asarray(T_b_a)[:3, :3]))))
+
+
 def make_transform(R: Any, t: Any) -> Any:
     """(..., 4, 4) transform from a (..., 3, 3) rotation and a (..., 3) translation. NumPy or torch."""
     xp = array_namespace(R, t)

@@ -23,8 +23,8 @@ from depth_ros.geometry import (
     PinholeCamera,
     backproject,
     invert_transform,
-    matrix_to_axis_angle,
     project,
+    rotation_angle_deg,
     transform_points,
 )
 
@@ -89,8 +89,7 @@ def motion(T_b_a: np.ndarray) -> tuple[float, float]:
     """Distance between the origins of frames ``a`` and ``b`` (metres) and the angle of the rotation between
     them (degrees), from the (4, 4) transform ``T_b_a``."""
     translation = float(np.linalg.norm(T_b_a[:3, 3]))
-    rotation = float(np.degrees(np.linalg.norm(matrix_to_axis_angle(T_b_a[:3, :3]))))
-    return translation, rotation
+    return translation, rotation_angle_deg(T_b_a)
 
 
 def view_overlap(T_meas_ref: np.ndarray, camera: PinholeCamera, depth_m: float) -> float:
