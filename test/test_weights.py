@@ -13,6 +13,7 @@ from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.data.training_samples import MultiViewDataset
 from depth_ros.eval.metrics import average_metrics, depth_metrics
 from depth_ros.models.checkpoints import load_checkpoint, load_pose_network
+from depth_ros.models.inference import inference_graph
 from depth_ros.models.monodepth2 import Monodepth2Pose
 from depth_ros.resources import SHIPPED_WEIGHTS, shipped_weights
 from depth_ros.train.tasks import mvdepthnet_forward
@@ -59,3 +60,24 @@ def test_shipped_mvdepthnet_is_metric_on_an_unseen_sequence() -> None:
     metrics = average_metrics(per_image)
     assert metrics["abs_rel"] < 0.15, metrics
     assert np.isfinite(metrics["rmse"])
+
+
+def test_shipped_monodepth2_beats_the_best_constant_depth_on_an_unseen_sequence() -> None:
+    """Relative depth: compared after per-image median scaling, against a constant depth (which median scaling
+    turns into the per-image median of the ground truth). Held-out seeds 1002-1003 give 0.399 vs 0.745
+    (benchmarks/training_accuracy.py); the target of issue #4, 0.20, is not reached yet."""
+    network, metadata = load_checkpoint(shipped_weights("monodepth2"))
+    sequence = SyntheticSequence(
+        SyntheticConfig(frames=30, width=metadata.width, height=metadata.height, seed=2024, moving_objects=0)
+    )
+    graph = inference_graph(network, metadata).eval()
+    model_rows, constant_rows = [], []
+    with torch.no_grad():
+        for index in range(0, len(sequence), 3):
+            frame = sequence[index]
+            depth = graph(torch.from_numpy(frame.rgb).permute(2, 0, 1)[None])[0, 0].numpy()
+            limits = (metadata.min_depth, metadata.max_depth)
+            model_rows.append(depth_metrics(depth, frame.depth, *limits, median_scaling=True))
+            constant_rows.append(depth_metrics(np.ones_like(depth), frame.depth, *limits, median_scaling=True))
+    model, constant = average_metrics(model_rows), average_metrics(constant_rows)
+    assert model["abs_rel"] < 0.8 * constant["abs_rel"], (model, constant)
