@@ -45,7 +45,14 @@ def run_demo(out: Path, frames: int, live: bool = True) -> int:
     from depth_ros.data.preview import save_preview
     from depth_ros.eval.ground_truth import open_ground_truth
     from depth_ros.eval.replay import MODELS
-    from depth_ros.eval.session import EvalRequest, evaluate_bag, print_summary, require_evaluated, write_bag_report
+    from depth_ros.eval.session import (
+        EvalRequest,
+        ModelChoice,
+        evaluate_bag,
+        print_summary,
+        require_evaluated,
+        write_bag_report,
+    )
 
     if live and importlib.util.find_spec("rclpy") is None:
         print("note: rclpy is not installed (no ROS 2 and no ROS 2 wheels): the live run over DDS is left out")
@@ -56,7 +63,7 @@ def run_demo(out: Path, frames: int, live: bool = True) -> int:
     print(f"[2/4] drew {len(images)} frames read back from the bag (extrinsic from {reader.extrinsic_source})")
     print("[3/4] evaluating both models offline" + (" and live, through the ROS nodes over DDS" if live else ""))
     truth = open_ground_truth(reader)
-    results = evaluate_bag(reader, truth, EvalRequest(MODELS, live=live))
+    results = evaluate_bag(reader, truth, EvalRequest(tuple(ModelChoice(kind) for kind in MODELS), live=live))
     report = write_bag_report(out / "report", reader, truth, results)
     print(f"[4/4] wrote {report.parent}/\n")
     print_summary(results, reader, report)

@@ -445,3 +445,22 @@ def test_live_eval_faster_than_the_node_reports_the_dropped_frames(sample_bag: P
     assert skipped.get(DROPPED, 0) + skipped.get(NOT_RECEIVED, 0) > 0, skipped  # reported, not hidden
     assert model["frames_evaluated"] + sum(skipped.values()) == 12
     assert status in (0, 2) and "live multiview" in stdout, err
+
+
+@pytest.mark.parametrize("storage", ["mcap"], scope="session")
+def test_two_backends_side_by_side_give_one_table_and_the_same_numbers(
+    sample_bag: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "backends"
+    status, stdout, err = _run_eval(
+        capsys, sample_bag, "--model", "mono", "--backend", "pytorch", "onnxruntime", "--report", out
+    )
+    assert status == 0, err
+    models = json.loads((out / "metrics.json").read_text())["models"]
+    assert list(models) == ["mono (pytorch)", "mono (onnxruntime)"]
+    pytorch, onnxruntime = models["mono (pytorch)"], models["mono (onnxruntime)"]
+    assert "pytorch" in pytorch["engine"] and "onnxruntime" in onnxruntime["engine"]
+    assert onnxruntime["median_scaled"] == pytest.approx(pytorch["median_scaled"], rel=1e-4)
+    report = (out / "report.md").read_text()
+    assert "| mono (pytorch) | raw |" in report and "| mono (onnxruntime) | raw |" in report
+    assert "mono (pytorch)" in stdout and "mono (onnxruntime)" in stdout

@@ -27,7 +27,14 @@ def _eval(args: argparse.Namespace) -> int:
     from depth_ros.eval.evaluation import EvalSettings
     from depth_ros.eval.ground_truth import open_ground_truth
     from depth_ros.eval.replay import MODELS
-    from depth_ros.eval.session import EvalRequest, evaluate_bag, print_summary, require_evaluated, write_bag_report
+    from depth_ros.eval.session import (
+        EvalRequest,
+        evaluate_bag,
+        model_choices,
+        print_summary,
+        require_evaluated,
+        write_bag_report,
+    )
     from depth_ros.geometry import make_transform, quaternion_to_matrix
     from depth_ros.pipeline.mono import MonoSettings
 
@@ -47,10 +54,9 @@ def _eval(args: argparse.Namespace) -> int:
         T_cam_lidar = make_transform(quaternion_to_matrix(values[3:]), values[:3])
     truth = open_ground_truth(reader, T_cam_lidar, args.lidar_max_gap)
     names = MODELS if args.model == "both" else (args.model,)
+    weights = {"mono": args.weights_mono, "multiview": args.weights_multiview}
     request = EvalRequest(
-        names,
-        {"mono": args.weights_mono, "multiview": args.weights_multiview},
-        args.backend,
+        model_choices(names, weights, args.backend),
         args.device,
         mono_settings,
         settings,
@@ -82,11 +88,23 @@ def register_eval(subparsers) -> None:
     )
     parser.add_argument("bag", type=Path, help="bag folder (or .mcap/.db3 file)")
     parser.add_argument("--model", choices=MODEL_CHOICES, default="both", help="which pipeline(s) (default: both)")
-    parser.add_argument("--weights-mono", type=Path, help="Monodepth2 checkpoint, ONNX or engine (default: shipped)")
+    several = "several files are evaluated side by side"
     parser.add_argument(
-        "--weights-multiview", type=Path, help="MVDepthNet checkpoint, ONNX or engine (default: shipped)"
+        "--weights-mono",
+        type=Path,
+        nargs="+",
+        help=f"Monodepth2 checkpoint, ONNX or engine (default: shipped); {several}",
     )
-    parser.add_argument("--backend", choices=("auto", *BACKENDS), default="auto", help="default: auto")
+    parser.add_argument(
+        "--weights-multiview",
+        type=Path,
+        nargs="+",
+        help=f"MVDepthNet checkpoint, ONNX or engine (default: shipped); {several}",
+    )
+    parser.add_argument(
+        "--backend", choices=("auto", *BACKENDS), nargs="+", default=["auto"],
+        help="inference backend (default: auto); several are evaluated side by side",
+    )  # fmt: skip
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="default: cpu")
     parser.add_argument(
         "--scale-mode", choices=SCALE_MODES, default="relative", help="mono depth scale, as the node's (default: "

@@ -75,6 +75,7 @@ def open_model(
     backend: Backend = "auto",
     device: Device = "cpu",
     mono_settings: MonoSettings | None = None,
+    label: str = "",
 ) -> ReplayModel:
     """The pipeline a node of ``name`` runs, on ``weights`` (default: the shipped ones), warmed up.
 
@@ -84,6 +85,7 @@ def open_model(
         weights: a checkpoint, ONNX file or TensorRT engine (see :func:`~depth_ros.runtime.engine.open_engine`).
         backend, device: see :func:`~depth_ros.runtime.engine.open_engine`.
         mono_settings: the scale mode of ``mono`` (default: ``relative``, as the node's default).
+        label: its name in reports (default: ``name``).
 
     Raises:
         DepthRosError: an unknown name, a model file that cannot be opened, or a model of another architecture.
@@ -94,7 +96,7 @@ def open_model(
     engine = open_engine(path, backend, device)
     engine.warmup(2)
     if name == "multiview":
-        return ReplayModel(name, MultiViewDepthPipeline(engine), engine.describe(), needs_pose=True)
+        return ReplayModel(label or name, MultiViewDepthPipeline(engine), engine.describe(), needs_pose=True)
     mono_settings = mono_settings or MonoSettings()
     pose_network = None
     if mono_settings.scale_mode == "odometry":
@@ -103,7 +105,7 @@ def open_model(
         pose_network = load_pose_network(weights or shipped_weights("monodepth2_pose"))
     pipeline = MonoDepthPipeline(engine, mono_settings, pose_network)
     metric = mono_settings.scale_mode != "relative" or engine.metadata.scale_type != "relative"
-    return ReplayModel(name, pipeline, engine.describe(), metric=metric)
+    return ReplayModel(label or name, pipeline, engine.describe(), metric=metric)
 
 
 def replay(

@@ -16,13 +16,49 @@ from depth_ros.pipeline.mono import MonoSettings
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """One model to evaluate.
+
+    Attributes:
+        kind: ``mono`` (Monodepth2, ``mono_depth_node``) or ``multiview`` (MVDepthNet, ``multiview_depth_node``).
+        weights: a checkpoint, ONNX file or TensorRT engine; None: the shipped weights.
+        backend: as :func:`~depth_ros.runtime.engine.open_engine` takes it.
+        label: its name in reports (unique within one).
+    """
+
+    kind: str
+    weights: Path | None = None
+    backend: str = "auto"
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.kind
+
+
+def model_choices(
+    kinds: tuple[str, ...], weights: dict[str, list[Path]], backends: list[str]
+) -> tuple[ModelChoice, ...]:
+    """Every combination of kind, weights file (default: the shipped ones) and backend, labelled so that each
+    is told apart: ``mono``, or ``mono model.onnx``, ``mono (pytorch)`` when there are several."""
+    choices = []
+    for kind in kinds:
+        files: list[Path | None] = list(weights.get(kind) or [None])
+        for path in files:
+            for backend in backends:
+                label = kind + (f" {path.name}" if len(files) > 1 and path else "")
+                label += f" ({backend})" if len(backends) > 1 else ""
+                choices.append(ModelChoice(kind, path, backend, label))
+    return tuple(choices)
+
+
+@dataclass(frozen=True)
 class EvalRequest:
     """What to evaluate and how.
 
     Attributes:
-        names: ``mono`` and/or ``multiview``.
-        weights: per name, a model file; missing or None: the shipped weights.
-        backend, device: as :func:`~depth_ros.runtime.engine.open_engine` takes them.
+        models: the models (several of one kind are evaluated side by side).
+        device: as :func:`~depth_ros.runtime.engine.open_engine` takes it.
         mono: the mono pipeline's (and node's) scale mode.
         settings: ground-truth depth caps.
         offline: replay the pipelines in this process.
@@ -32,9 +68,7 @@ class EvalRequest:
         progress: progress bars.
     """
 
-    names: tuple[str, ...]
-    weights: dict[str, Path | None] = field(default_factory=dict)
-    backend: str = "auto"
+    models: tuple[ModelChoice, ...]
     device: str = "cpu"
     mono: MonoSettings = field(default_factory=MonoSettings)
     settings: EvalSettings = DEFAULT_SETTINGS
@@ -46,14 +80,14 @@ class EvalRequest:
 
 
 def evaluate_bag(reader: BagReader, truth: GroundTruthSource, request: EvalRequest) -> list[ModelResult]:
-    """Offline results (one per name), then live ones (``live mono``, ``live multiview``), as requested."""
+    """Offline results (one per model), then live ones (``live <model>``), as requested."""
     from depth_ros.eval.replay import open_model, replay
 
     results: list[ModelResult] = []
     if request.offline:
         models = [
-            open_model(name, request.weights.get(name), request.backend, request.device, request.mono)  # type: ignore[arg-type]
-            for name in request.names
+            open_model(m.kind, m.weights, m.backend, request.device, request.mono, label=m.name)  # type: ignore[arg-type]
+            for m in request.models
         ]
         results += replay(reader, models, truth, request.settings, request.examples, request.progress)
     if request.live:
@@ -76,10 +110,7 @@ def _evaluate_live(
         from depth_ros.ros.live_replay import live_replay
     except ImportError as error:
         raise EvalError(f"live evaluation needs rclpy (a ROS 2 install or the ROS 2 wheels): {error}") from error
-    runs = live_replay(
-        reader, request.names, request.weights, request.backend, request.device, request.mono, request.rate,
-        request.progress,
-    )  # fmt: skip
+    runs = live_replay(reader, request.models, request.device, request.mono, request.rate, request.progress)
     results = []
     for run in runs:
         result = evaluate_predictions(

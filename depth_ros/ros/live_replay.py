@@ -18,8 +18,8 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from tqdm import tqdm
 from depth_ros.data.bag_reader import BagReader
 from depth_ros.encodings import image_to_depth
 from depth_ros.eval.evaluation import Prediction
+from depth_ros.eval.session import ModelChoice
 from depth_ros.geometry import matrix_to_quaternion
 from depth_ros.pipeline.mono import MonoSettings
 from depth_ros.ros.waiting import wait_until
@@ -42,7 +43,7 @@ class LiveRun:
     """What one node published while the bag played.
 
     Attributes:
-        name: ``live mono`` or ``live multiview``.
+        name: ``live <model>``.
         predictions: image stamp (ns) -> depth and camera as published, with the round-trip latency.
         engine: the node's engine (``DepthEngine.describe()``).
         metric: whether the node's depth claims metres.
@@ -56,11 +57,11 @@ class LiveRun:
     unanswered: Counter[str] = field(default_factory=Counter)
 
 
-def _node_parameters(name: str, weights: Path | None, backend: str, device: str, mono: MonoSettings, reader: BagReader):
+def _node_parameters(model: ModelChoice, device: str, mono: MonoSettings, reader: BagReader):
     from rclpy.parameter import Parameter
 
-    values: dict[str, Any] = {"model": str(weights or ""), "backend": backend, "device": device}
-    if name == "mono":
+    values: dict[str, Any] = {"model": str(model.weights or ""), "backend": model.backend, "device": device}
+    if model.kind == "mono":
         values |= {"scale_mode": mono.scale_mode, "scale_factor": mono.scale_factor}
         values |= {"camera_height": mono.camera_height_m, "scale_window": mono.scale_window}
     if reader.T_base_cam is not None:
@@ -72,21 +73,18 @@ def _node_parameters(name: str, weights: Path | None, backend: str, device: str,
 
 def live_replay(
     reader: BagReader,
-    names: tuple[str, ...],
-    weights: dict[str, Path | None],
-    backend: str = "auto",
+    models: Sequence[ModelChoice],
     device: str = "cpu",
     mono_settings: MonoSettings | None = None,
     rate: float | None = None,
     progress: bool = True,
 ) -> list[LiveRun]:
-    """Play ``reader``'s bag into one node per name and collect what they publish.
+    """Play ``reader``'s bag into one node per model and collect what they publish.
 
     Args:
         reader: the bag (its topics, camera extrinsic and frame count).
-        names: ``mono`` and/or ``multiview``.
-        weights: per name, a model file, or None for the shipped weights.
-        backend, device: the nodes' ``backend`` and ``device`` parameters.
+        models: the models: each runs in its own node (``mono_depth_node`` or ``multiview_depth_node``).
+        device: the nodes' ``device`` parameter.
         mono_settings: the mono node's scale mode.
         rate: None: each image waits until every node has dealt with the previous one (as fast as the nodes
             keep up: no frame dropped for speed); a number: the recorded timing times this factor (frames
@@ -117,26 +115,26 @@ def live_replay(
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
     nodes: dict[str, Any] = {}
-    runs = {name: LiveRun(f"live {name}") for name in names}
+    names = [model.name for model in models]
+    runs = {model.name: LiveRun(f"live {model.name}") for model in models}
     published_at: dict[int, float] = {}
     lock = threading.Lock()
     depth: dict[str, dict[int, tuple[np.ndarray, float]]] = {name: {} for name in names}
     cameras: dict[str, dict[int, Any]] = {name: {} for name in names}
     try:
-        for name in names:
-            module = mono_node if name == "mono" else multiview_node
-            cls = getattr(module, NODE_CLASSES[name])
+        for index, model in enumerate(models):
+            name = model.name
+            module = mono_node if model.kind == "mono" else multiview_node
+            cls = getattr(module, NODE_CLASSES[model.kind])
             cli_args = ["--ros-args", *(a for role in inputs for a in ("-r", f"{role}:={remap[inputs[role]]}"))]
-            parameters = _node_parameters(name, weights.get(name), backend, device, mono_settings, reader)
-            node = cls(
-                context=context, namespace=f"{private}/{name}", cli_args=cli_args, parameter_overrides=parameters
-            )
+            parameters = _node_parameters(model, device, mono_settings, reader)
+            namespace = f"{private}/model_{index}"
+            node = cls(context=context, namespace=namespace, cli_args=cli_args, parameter_overrides=parameters)
             nodes[name] = node
             executor.add_node(node)
             runs[name].engine = node.engine.describe()
-            runs[name].metric = node.engine.metadata.scale_type != "relative" or mono_settings.scale_mode != "relative"
-            if name == "multiview":
-                runs[name].metric = True
+            relative = node.engine.metadata.scale_type == "relative" and mono_settings.scale_mode == "relative"
+            runs[name].metric = model.kind == "multiview" or not relative
 
             def on_depth(msg, name=name) -> None:
                 arrived = time.monotonic()
@@ -148,8 +146,8 @@ def live_replay(
                     cameras[name][stamp_ns(msg.header.stamp)] = camera_from_info(msg)
 
             reliable = qos_profile("reliable", 1000)
-            probe.create_subscription(Image, f"{private}/{name}/depth/image", on_depth, reliable)
-            probe.create_subscription(CameraInfo, f"{private}/{name}/depth/camera_info", on_info, reliable)
+            probe.create_subscription(Image, f"{namespace}/depth/image", on_depth, reliable)
+            probe.create_subscription(CameraInfo, f"{namespace}/depth/camera_info", on_info, reliable)
 
         player = BagPlayer(probe, reader.path, topics=list(inputs.values()), remap=remap)
         if not player.wait_for_subscribers(list(inputs.values()), 30.0) or not _outputs_matched(nodes, 30.0):
@@ -158,7 +156,7 @@ def live_replay(
             raise DepthRosError(
                 "the depth nodes did not connect over DDS within 30 s (is the ROS 2 middleware working?)"
             )
-        bar = tqdm(total=len(reader), desc=f"live {'+'.join(names)}", unit="frame", disable=not progress)
+        bar = tqdm(total=len(reader), desc=f"live {' + '.join(names)}", unit="frame", disable=not progress)
 
         def before_publish(topic: str, msg: Any) -> None:
             if rate is None and topic == reader.topics.image:  # keep up: the previous images are done
