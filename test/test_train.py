@@ -177,3 +177,16 @@ def test_bag_without_odometry_for_mvdepthnet_is_a_clear_error(tmp_path: Path) ->
             writer.write_frame(frame)
     result = depth_ros("train", "mvdepthnet", *COMMON, f"out={tmp_path / 'run'}", "data.source=bag", f"data.path={bag}")
     assert_clean_error(result, "pose")
+
+
+@pytest.mark.parametrize("architecture", ["monodepth2", "mvdepthnet"])
+def test_validation_writes_example_pictures_to_tensorboard(tmp_path: Path, architecture: str) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run(tiny_config(architecture, tmp_path, "steps=2", "validate_every=2"), make_task)
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    assert "validation/abs_rel" in events.Tags()["scalars"]
+    (picture,) = events.Images("validation/examples")
+    assert picture.step == 2
+    assert (picture.width, picture.height) == (3 * 64, 4 * 64)  # rows: RGB | prediction | ground truth

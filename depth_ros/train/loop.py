@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 from torch import nn
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 Batch = dict[str, torch.Tensor]
 LossFn = Callable[[dict[str, nn.Module], Batch], tuple[torch.Tensor, dict[str, float]]]
 ValidateFn = Callable[[dict[str, nn.Module], Dataset, torch.device], dict[str, float]]
+ExamplesFn = Callable[[dict[str, nn.Module], Dataset, torch.device], np.ndarray]
 
 
 class TrainingError(DepthRosError):
@@ -57,6 +59,8 @@ class Task:
         train_set, validation_set: datasets of batches' samples (dicts of tensors).
         loss: (networks, batch on the device) -> (scalar loss, named values to log).
         validate: (networks, validation set, device) -> metrics; must contain ``abs_rel``.
+        examples: (networks, validation set, device) -> an (H, W, 3) uint8 RGB picture of a few validation
+            predictions next to their input and ground truth, for TensorBoard; None: no pictures.
     """
 
     networks: dict[str, nn.Module]
@@ -66,6 +70,7 @@ class Task:
     loss: LossFn
     validate: ValidateFn
     summary: dict[str, Any] = field(default_factory=dict)
+    examples: ExamplesFn | None = None
 
 
 def choose_device(config: TrainConfig, context: distributed.Distributed) -> torch.device:
@@ -165,10 +170,12 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
             for name, value in values.items():
                 writer.add_scalar(f"train/{name}", value, step)
         if task.validation_set is not None and (step % config.validate_every == 0 or step == config.steps):
-            metrics = _validate(task, device)
+            metrics, picture = _validate(task, device, with_examples=writer is not None)
             if writer is not None:
                 for name, value in metrics.items():
                     writer.add_scalar(f"validation/{name}", value, step)
+                if picture is not None:
+                    writer.add_image("validation/examples", picture, step, dataformats="HWC")
             if context.main and metrics.get("abs_rel", math.inf) < best:
                 best = metrics["abs_rel"]
                 _save(out / "best.pt", task, optimizer, schedule, scaler, step, best, config)
@@ -217,15 +224,19 @@ def _tensorboard(out: Path):
     return SummaryWriter(str(out / "tensorboard"))
 
 
-def _validate(task: Task, device: torch.device) -> dict[str, float]:
+def _validate(task: Task, device: torch.device, with_examples: bool) -> tuple[dict[str, float], np.ndarray | None]:
+    """Validation metrics, and the task's example picture when asked for (and the task draws one)."""
     for network in task.networks.values():
         network.eval()
     # Validation must not change the training's random draws (its DataLoader draws a seed, for one).
     with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         metrics = task.validate(task.networks, task.validation_set, device)
+        picture = None
+        if with_examples and task.examples is not None:
+            picture = task.examples(task.networks, task.validation_set, device)
     for network in task.networks.values():
         network.train()
-    return metrics
+    return metrics, picture
 
 
 def _save(path: Path, task: Task, optimizer, schedule, scaler, step: int, best: float, config: TrainConfig) -> None:

@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import ConcatDataset, DataLoader, Dataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from depth_ros.data.sequence import FrameSequence
 from depth_ros.eval.metrics import NoValidPixelsError, average_metrics, depth_metrics
@@ -92,6 +93,29 @@ def _validation_metrics(
     return average_metrics(per_image) if per_image else {}
 
 
+EXAMPLE_IMAGES = 4  # validation samples drawn in TensorBoard's validation/examples
+
+
+def _example_picture(
+    predict, rgb_of, dataset: Dataset, device: torch.device, metadata: ModelMetadata, median_scaling: bool
+) -> np.ndarray:
+    """(H * n, W * 3, 3) uint8: for the first ``n`` validation samples, a row of input RGB | predicted depth |
+    ground-truth depth, both depths on one colour scale (median-scaled first for relative models)."""
+    from depth_ros.pipeline.colour_map import colour_depth
+
+    batch = next(iter(DataLoader(Subset(dataset, range(min(EXAMPLE_IMAGES, len(dataset)))), batch_size=EXAMPLE_IMAGES)))
+    predicted = predict({k: v.to(device) for k, v in batch.items()}).float().cpu().numpy()[:, 0]
+    truth, rgb = batch["depth"][:, 0].numpy(), rgb_of(batch)
+    rows = []
+    for image, depth, gt in zip(rgb, predicted, truth, strict=True):
+        valid = np.isfinite(gt) & (gt > 0)
+        if median_scaling and valid.any():
+            depth = depth * np.median(gt[valid]) / np.median(depth[valid])
+        far = metadata.max_depth if not valid.any() else float(np.percentile(gt[valid], 95))
+        rows.append(np.hstack([image, colour_depth(depth, far), colour_depth(gt, far)]))
+    return np.vstack(rows)
+
+
 def monodepth2_task(config: TrainConfig) -> Task:
     from depth_ros.data.training_samples import MonocularDataset
 
@@ -117,13 +141,20 @@ def monodepth2_task(config: TrainConfig) -> Task:
         metadata.min_depth, metadata.max_depth,
     )  # fmt: skip
 
-    def validate(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> dict[str, float]:
-        graph = inference_graph(networks["depth"], metadata)
-        return _validation_metrics(
-            lambda batch: graph(batch["images"][:, 0] * 255.0), data, device, metadata, median_scaling=True
-        )
+    def predict(batch: Batch) -> torch.Tensor:
+        return inference_graph(depth, metadata)(batch["images"][:, 0] * 255.0)
 
-    return Task({"depth": depth, "pose": pose}, metadata, dataset(config.data.seeds, True), validation, loss, validate)
+    def validate(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> dict[str, float]:
+        return _validation_metrics(predict, data, device, metadata, median_scaling=True)
+
+    def examples(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> np.ndarray:
+        def rgb(batch: Batch) -> np.ndarray:
+            return (batch["images"][:, 0].permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
+
+        return _example_picture(predict, rgb, data, device, metadata, median_scaling=True)
+
+    train_set = dataset(config.data.seeds, True)
+    return Task({"depth": depth, "pose": pose}, metadata, train_set, validation, loss, validate, examples=examples)
 
 
 def mvdepthnet_forward(network: nn.Module, batch: Batch) -> list[torch.Tensor]:
@@ -176,14 +207,21 @@ def mvdepthnet_task(config: TrainConfig) -> Task:
         predictions = [p.float() for p in mvdepthnet_forward(networks["depth"], batch)]
         return mvdepthnet_loss(predictions, batch["depth"]), {}
 
-    def validate(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> dict[str, float]:
-        def predict(batch: Batch) -> torch.Tensor:
-            inverse = mvdepthnet_forward(networks["depth"], batch)[0]
-            return 1.0 / inverse.clamp(1.0 / metadata.max_depth, 1.0 / metadata.min_depth)
+    def predict(batch: Batch) -> torch.Tensor:
+        inverse = mvdepthnet_forward(network, batch)[0]
+        return 1.0 / inverse.clamp(1.0 / metadata.max_depth, 1.0 / metadata.min_depth)
 
+    def validate(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> dict[str, float]:
         return _validation_metrics(predict, data, device, metadata, median_scaling=False)
 
-    return Task({"depth": network}, metadata, dataset(config.data.seeds, True), validation, loss, validate)
+    def examples(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> np.ndarray:
+        def rgb(batch: Batch) -> np.ndarray:
+            return batch["reference"].permute(0, 2, 3, 1).numpy().round().clip(0, 255).astype(np.uint8)
+
+        return _example_picture(predict, rgb, data, device, metadata, median_scaling=False)
+
+    train_set = dataset(config.data.seeds, True)
+    return Task({"depth": network}, metadata, train_set, validation, loss, validate, examples=examples)
 
 
 def make_task(config: TrainConfig) -> Task:
