@@ -231,6 +231,8 @@ class DepthNode(Node):
             self.log("error", reason, f"image refused: {error}")
             return
         except Exception as error:  # a bug must not stop the node: report it and go on with the next frame
+            if not self.context.ok():  # shutting down (Ctrl-C): publishing fails, and that is no error
+                return
             self.stats.failed("internal error")
             self.log("error", "internal error", f"internal error (please report): {error}\n{traceback.format_exc()}")
             return
