@@ -17,7 +17,8 @@ Conventions:
 * Depth: (1, H, W) float32 metres along the optical axis; NaN where unknown (or the frame has no depth),
   +inf where the source says no surface is in range (REP 117).
 * Randomness comes from a generator seeded by ``(seed, epoch, item)``, so a sample is the same whatever
-  the worker, the order or the number of workers; call :meth:`set_epoch` each epoch for fresh draws.
+  the worker, the order or the number of workers; :meth:`set_epoch` gives fresh draws (the trainer sets it
+  per sample through :class:`depth_ros.train.sampler.EpochIndexed`).
 """
 
 from __future__ import annotations

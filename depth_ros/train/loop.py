@@ -34,7 +34,7 @@ from depth_ros.models.checkpoints import read_weights, save_checkpoint
 from depth_ros.models.metadata import ModelMetadata
 from depth_ros.train import distributed
 from depth_ros.train.config import TrainConfig, save_config
-from depth_ros.train.sampler import ResumableSampler
+from depth_ros.train.sampler import EpochIndexed, ResumableSampler
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +130,10 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
         for name, network in task.networks.items()
     }
     sampler = ResumableSampler(
-        len(task.train_set), config.seed, context.rank, context.world_size, step * config.batch_size
+        len(task.train_set), config.seed, context.rank, context.world_size, step * config.batch_size, with_epoch=True
     )
     loader = DataLoader(
-        task.train_set, config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
+        EpochIndexed(task.train_set), config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
         pin_memory=device.type == "cuda", persistent_workers=config.workers > 0,
     )  # fmt: skip
     writer = _tensorboard(out) if context.main else None
