@@ -114,3 +114,19 @@ def test_every_package_folder_is_found_by_find_packages():
         if "__pycache__" not in path.parts
     }
     assert folders <= found, folders - found
+
+
+def test_every_ros_package_the_code_imports_is_a_package_xml_dependency():
+    ros_tools = {"rclpy", "rcl_interfaces", "ament_index_python", "tf2_ros", "launch", "launch_ros"}
+    imported = set()
+    for path in [*(ROOT / "depth_ros").rglob("*.py"), *(ROOT / "launch").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                top, _, rest = name.partition(".")
+                if top in ros_tools or rest.startswith("msg"):
+                    imported.add(top)
+    depends = {e.text for e in ET.parse(ROOT / "package.xml").getroot() if e.tag in ("depend", "exec_depend")}
+    assert {"rclpy", "sensor_msgs", "diagnostic_msgs", "rcl_interfaces"} <= imported  # the scan finds them
+    assert imported <= depends, imported - depends
