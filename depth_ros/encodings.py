@@ -37,6 +37,16 @@ def _layout(encoding: str) -> tuple[type, int]:
     return _LAYOUTS[encoding]
 
 
+def packed_rows(data: Any, height: int, row_step: int, row_bytes: int) -> np.ndarray | None:
+    """(height, row_bytes) contiguous uint8 rows of a message's ``data`` laid out ``row_step`` bytes apart
+    (row padding dropped; a view when there is none), or None when ``data`` is too short or
+    ``row_step < row_bytes``. Shared by images (``step``) and point clouds (``row_step``)."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    if row_step < row_bytes or buffer.size < row_step * height:
+        return None
+    return np.ascontiguousarray(buffer[: row_step * height].reshape(height, row_step)[:, :row_bytes])
+
+
 def image_to_array(msg: Any) -> np.ndarray:
     """Pixels of an ``Image`` as an (H, W) or (H, W, C) array of the encoding's dtype (a view when possible)."""
     encoding = msg.encoding
@@ -44,14 +54,13 @@ def image_to_array(msg: Any) -> np.ndarray:
     dtype = np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<")
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     row_bytes = width * channels * dtype.itemsize
-    buffer = np.frombuffer(msg.data, dtype=np.uint8)
-    if step < row_bytes or buffer.size < step * height:
+    rows = packed_rows(msg.data, height, step, row_bytes)
+    if rows is None:
         raise ImageEncodingError(
             f"{encoding} image of {width}x{height} needs step >= {row_bytes} and {row_bytes * height} bytes, "
-            f"got step {step} and {buffer.size} bytes"
+            f"got step {step} and {len(msg.data)} bytes"
         )
-    rows = buffer[: step * height].reshape(height, step)[:, :row_bytes]
-    pixels = np.ascontiguousarray(rows).view(dtype).reshape(height, width, channels)
+    pixels = rows.view(dtype).reshape(height, width, channels)
     pixels = pixels.astype(dtype.newbyteorder("="), copy=False)
     return pixels[..., 0] if channels == 1 else pixels
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from depth_ros.encodings import packed_rows
 from depth_ros.errors import BagError
 from depth_ros.geometry import PinholeCamera, project, transform_points
 
@@ -47,14 +48,13 @@ def point_cloud_xyz(msg: Any) -> np.ndarray:
         raise BagError(f"PointCloud2 fields {names} do not fit its point_step {msg.point_step}: {error}") from error
     height, width = int(msg.height), int(msg.width)
     row_step, row_bytes = int(msg.row_step), width * int(msg.point_step)
-    data = np.frombuffer(msg.data, dtype=np.uint8)
-    if row_step < row_bytes or data.size < row_step * height:
+    rows = packed_rows(msg.data, height, row_step, row_bytes)
+    if rows is None:
         raise BagError(
             f"PointCloud2 of {width}x{height} points of {msg.point_step} bytes needs row_step >= {row_bytes} and "
-            f"{row_step * height} bytes, got row_step {row_step} and {data.size} bytes"
+            f"{row_step * height} bytes, got row_step {row_step} and {len(msg.data)} bytes"
         )
-    rows = data[: row_step * height].reshape(height, row_step)[:, :row_bytes]
-    points = np.ascontiguousarray(rows).view(dtype).reshape(-1)
+    points = rows.view(dtype).reshape(-1)
     xyz = np.stack([points["x"], points["y"], points["z"]], axis=-1).astype(np.float32)
     return xyz[np.isfinite(xyz).all(axis=1)]
 
