@@ -37,6 +37,8 @@ from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.models import Monodepth2
 from depth_ros.models.checkpoints import monodepth2_metadata, save_checkpoint
 from depth_ros.resources import shipped_weights
+from depth_ros.ros.messages import stamp_ns
+from depth_ros.runtime.benchmark import measure_engines
 from depth_ros.runtime.engine import example_inputs, open_engine
 
 CAMERA = "/bench_camera"
@@ -54,13 +56,8 @@ def engine_reference_ms(model: Path, threads: int, iterations: int) -> float:
     """Median ms of one inference of ``model``, opened as the node opens it."""
     engine = open_engine(model, "auto", "cpu", "fp32", threads=threads)
     inputs = example_inputs(engine.metadata, np.random.default_rng(0))
-    engine.warmup(10)
-    times = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        engine.infer(**inputs)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
+    ((latency, _),) = measure_engines([engine], inputs, iterations, warmup=10)
+    return latency.median_ms
 
 
 def start_node(model: Path, threads: int) -> subprocess.Popen:
@@ -117,15 +114,14 @@ class Receiver:
         self.arrivals: list[tuple[float, int]] = []
         self.diagnostics: dict[str, str] = {}
         self.graph = graph
-        qos = graph.listen  # reliable subscriptions, as rviz makes them
-        graph.probe.create_subscription(Image, "/bench/depth/image", self._on_depth, 10)
-        qos(PointCloud2, "/bench/depth/points", depth=1)
+        graph.probe.create_subscription(Image, "/bench/depth/image", self._on_depth, 10)  # reliable, as rviz's
+        graph.listen(PointCloud2, "/bench/depth/points", depth=1)  # so that the node builds and sends clouds
         graph.probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
 
     def _on_depth(self, msg) -> None:
         now = self.graph.probe.get_clock().now().nanoseconds
         with self.lock:
-            self.arrivals.append((time.monotonic(), now - (msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)))
+            self.arrivals.append((time.monotonic(), now - stamp_ns(msg.header.stamp)))
 
     def _on_diagnostics(self, msg) -> None:
         for status in msg.status:

@@ -19,10 +19,8 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import array  # noqa: E402
 import math  # noqa: E402
-import statistics  # noqa: E402
 import struct  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 import cv2  # noqa: E402
@@ -34,6 +32,7 @@ from std_msgs.msg import Header  # noqa: E402
 from depth_ros.geometry import PinholeCamera  # noqa: E402
 from depth_ros.pipeline.points import organised_points  # noqa: E402
 from depth_ros.ros.messages import point_cloud_from_depth, point_cloud_message  # noqa: E402
+from depth_ros.runtime.benchmark import measure  # noqa: E402
 
 WIDTH, HEIGHT = 640, 480
 TARGET_VS_LOOP = 50.0
@@ -41,12 +40,8 @@ TARGET_VS_COPY = 3.0
 
 
 def median_seconds(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median seconds of ``repeats`` timed calls after one untimed one."""
+    return measure([function], repeats, warmup=1)[0].median_ms / 1e3
 
 
 def scene_depth() -> np.ndarray:
