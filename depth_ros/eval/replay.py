@@ -104,8 +104,7 @@ def open_model(
 
         pose_network = load_pose_network(weights or shipped_weights("monodepth2_pose"))
     pipeline = MonoDepthPipeline(engine, mono_settings, pose_network)
-    metric = mono_settings.scale_mode != "relative" or engine.metadata.scale_type != "relative"
-    return ReplayModel(label or name, pipeline, engine.describe(), metric=metric)
+    return ReplayModel(label or name, pipeline, engine.describe(), metric=pipeline.metric)
 
 
 def replay(

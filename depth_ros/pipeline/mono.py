@@ -103,6 +103,11 @@ class MonoDepthPipeline:
         )
 
     @property
+    def metric(self) -> bool:
+        """Whether the published depth claims metres (a scale mode or a model that is not relative)."""
+        return self.settings.scale_mode != "relative" or self.engine.metadata.scale_type != "relative"
+
+    @property
     def scale(self) -> float | None:
         """The factor from the model's depth before its metadata ``scale_factor`` to the published depth (what
         :attr:`DepthResult.scale` reports), or None while ``odometry``/``ground`` wait for a scale."""

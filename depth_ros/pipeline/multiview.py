@@ -58,6 +58,8 @@ class MultiViewDepthPipeline:
         self._camera: PinholeCamera | None = None
         self._nominal_depth_m = self._default_depth_m()
 
+    metric = True  # the plane sweep is in metres: MVDepthNet depth needs no scale
+
     def process(self, rgb: np.ndarray, camera: PinholeCamera, stamp_ns: int, T_world_cam: np.ndarray) -> DepthResult:
         """Depth of one image.
 

@@ -33,7 +33,6 @@ from depth_ros.geometry import matrix_to_quaternion
 from depth_ros.pipeline.mono import MonoSettings
 from depth_ros.ros.waiting import wait_until
 
-NODE_CLASSES = {"mono": "MonoDepthNode", "multiview": "MultiViewDepthNode"}
 DROPPED = "dropped by the node (a newer image replaced it: latest frame wins)"
 NOT_RECEIVED = "dropped before the node took it (its input queue keeps only the newest image)"
 
@@ -124,8 +123,7 @@ def live_replay(
     try:
         for index, model in enumerate(models):
             name = model.name
-            module = mono_node if model.kind == "mono" else multiview_node
-            cls = getattr(module, NODE_CLASSES[model.kind])
+            cls = mono_node.MonoDepthNode if model.kind == "mono" else multiview_node.MultiViewDepthNode
             cli_args = ["--ros-args", *(a for role in inputs for a in ("-r", f"{role}:={remap[inputs[role]]}"))]
             parameters = _node_parameters(model, device, mono_settings, reader)
             namespace = f"{private}/model_{index}"
@@ -133,8 +131,7 @@ def live_replay(
             nodes[name] = node
             executor.add_node(node)
             runs[name].engine = node.engine.describe()
-            relative = node.engine.metadata.scale_type == "relative" and mono_settings.scale_mode == "relative"
-            runs[name].metric = model.kind == "multiview" or not relative
+            runs[name].metric = node.pipeline.metric
 
             def on_depth(msg, name=name) -> None:
                 arrived = time.monotonic()
@@ -162,7 +159,7 @@ def live_replay(
             if rate is None and topic == reader.topics.image:  # keep up: the previous images are done
                 images = len(published_at)
                 for node in nodes.values():
-                    wait_until(lambda node=node: node.stats.snapshot().finished >= images, 60.0)
+                    wait_until(lambda node=node: node.stats.progress()[1] >= images, 60.0)
 
         def on_publish(topic: str, msg: Any) -> None:
             if topic == reader.topics.image:
@@ -173,7 +170,7 @@ def live_replay(
         bar.close()
         time.sleep(0.3)  # the last images in flight
         for node in nodes.values():
-            wait_until(lambda node=node: node.stats.snapshot().all_finished, 60.0)
+            wait_until(lambda node=node: _all_finished(node), 60.0)
         time.sleep(0.3)  # the last outputs in flight
     finally:
         for node in nodes.values():
@@ -198,6 +195,11 @@ def live_replay(
         if len(published_at) > snapshot.received:
             run.unanswered[NOT_RECEIVED] += len(published_at) - snapshot.received
     return list(runs.values())
+
+
+def _all_finished(node: Any) -> bool:
+    received, finished = node.stats.progress()
+    return finished >= received
 
 
 def _outputs_matched(nodes: dict[str, Any], timeout_s: float) -> bool:

@@ -19,6 +19,7 @@ class Snapshot:
 
     Attributes:
         received, published, dropped: frames since start (dropped = replaced before inference took them).
+        finished: frames dealt with since start: published, skipped, failed or dropped.
         skipped, failed: frames without output since start, by reason.
         rejected: other input messages refused since start (e.g. ``odometry`` with NaN), by topic.
         input_hz, output_hz: frames per second over the window.
@@ -40,10 +41,7 @@ class Snapshot:
     processing_ms: tuple[float, float] = (float("nan"), float("nan"))
     inference_ms: float = float("nan")
 
-    @property
-    def finished(self) -> int:
-        """Frames dealt with: published, skipped, failed or dropped."""
-        return self.published + sum(self.skipped.values()) + sum(self.failed.values()) + self.dropped
+    finished: int = 0
 
     @property
     def all_finished(self) -> bool:
@@ -66,6 +64,7 @@ class NodeStatistics:
         self._received = 0
         self._published = 0
         self._dropped = 0
+        self._finished = 0
         self._skipped: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
@@ -80,12 +79,14 @@ class NodeStatistics:
         with self._lock:
             self._received += 1
             self._dropped += dropped_older
+            self._finished += dropped_older
             self._input_times.append(time.monotonic())
 
     def published(self, latency_s: float, processing_s: float, inference_s: float) -> None:
         """Depth went out: stamp-to-publish latency, the inference thread's time and the engine's time, seconds."""
         with self._lock:
             self._published += 1
+            self._finished += 1
             self._output_times.append(time.monotonic())
             self._latency.append(latency_s)
             self._processing.append(processing_s)
@@ -94,14 +95,22 @@ class NodeStatistics:
     def skipped(self, reason: str) -> None:
         with self._lock:
             self._skipped[reason] += 1
+            self._finished += 1
 
     def failed(self, reason: str) -> None:
         with self._lock:
             self._failed[reason] += 1
+            self._finished += 1
 
     def rejected(self, topic: str) -> None:
         with self._lock:
             self._rejected[topic] += 1
+
+    def progress(self) -> tuple[int, int]:
+        """(received, finished) frames: what :meth:`snapshot` says of them, without its timing statistics
+        (cheap enough to poll while waiting for a node)."""
+        with self._lock:
+            return self._received, self._finished
 
     def snapshot(self) -> Snapshot:
         with self._lock:
@@ -109,6 +118,7 @@ class NodeStatistics:
                 received=self._received,
                 published=self._published,
                 dropped=self._dropped,
+                finished=self._finished,
                 skipped=dict(self._skipped),
                 failed=dict(self._failed),
                 rejected=dict(self._rejected),
