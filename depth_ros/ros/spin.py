@@ -33,6 +33,10 @@ def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        if rclpy.ok():
+            raise
+        # Ctrl-C shut rclpy down while the executor was taking a message: rclpy raises from that take
     finally:
         if node is not None:
             node.destroy_node()
