@@ -751,6 +751,16 @@ def test_cost_volume_with_few_planes_and_a_batch_of_different_cameras():
     torch.testing.assert_close(batch, cost_volume_per_plane(reference, measurements, K, T, planes))
 
 
+@pytest.mark.parametrize("block_bytes", [1, 3 * 4 * HEIGHT * WIDTH * 8 * 5, 0], ids=["one plane", "5 planes", "all"])
+def test_cost_volume_blocks_of_planes_give_the_same_volume(block_bytes: int):
+    """The CPU's blocks of planes (1 plane, 5 planes with a remainder of 4 from 64, or one block) are the same
+    arithmetic: every blocking equals the per-plane definition."""
+    reference, measurements, K, T = _scene(25, 2, 2, torch.float64)
+    planes = inverse_depth_planes(dtype=torch.float64)
+    actual = cost_volume(reference, measurements, K, T, planes, block_bytes=block_bytes)
+    torch.testing.assert_close(actual, cost_volume_per_plane(reference, measurements, K, T, planes))
+
+
 def test_cost_volume_averages_the_frames():
     reference, measurements, K, T = _scene(30, 2, 3, torch.float64)
     planes = inverse_depth_planes(dtype=torch.float64)
