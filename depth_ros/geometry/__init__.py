@@ -6,7 +6,12 @@ frame ``a`` to frame ``b``, quaternions ``(x, y, z, w)``.
 """
 
 from depth_ros.geometry.camera import PinholeCamera, PixelTransform
-from depth_ros.geometry.plane_sweep import grid_sample_coordinates, plane_sweep_pixels
+from depth_ros.geometry.plane_sweep import (
+    grid_sample_coordinates,
+    plane_sweep_pixels,
+    plane_sweep_projection,
+    plane_sweep_rays,
+)
 from depth_ros.geometry.projection import backproject, pixel_grid, project, transform_points
 from depth_ros.geometry.se3 import (
     axis_angle_to_matrix,
@@ -37,6 +42,8 @@ __all__ = [
     "matrix_to_quaternion",
     "pixel_grid",
     "plane_sweep_pixels",
+    "plane_sweep_projection",
+    "plane_sweep_rays",
     "project",
     "quaternion_to_matrix",
     "rotation_angle_deg",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from depth_ros.geometry._array import like, swap_last_axes
+from depth_ros.geometry._array import array_namespace, like, swap_last_axes
 from depth_ros.geometry.projection import pinhole_inverse, pixel_grid
 
 
@@ -36,14 +36,36 @@ def plane_sweep_pixels(
         ``uv``: (..., D, H, W, 2) measurement pixel coordinates ``(u, v)``, meaningful only where ``z > 0``;
         ``z``: (..., D, H, W) depth of the hypothesised point in the measurement camera, metres.
     """
-    rays = pixel_grid(height, width, depths).reshape(height * width, 3)
-    KR = K_meas @ T_meas_ref[..., :3, :3]
-    direction = rays @ swap_last_axes(KR @ pinhole_inverse(K_ref))  # (..., HW, 3)
-    offset = (K_meas @ T_meas_ref[..., :3, 3:4])[..., 0]  # (..., 3)
-    points = direction[..., None, :, :] * depths[:, None, None] + offset[..., None, None, :]
-    points = points.reshape(*points.shape[:-2], height, width, 3)
-    z = points[..., 2]
-    return points[..., :2] / (z[..., None] + eps), z
+    direction, offset = plane_sweep_rays(K_ref, K_meas, T_meas_ref, height, width)
+    return plane_sweep_projection(direction, offset, depths, height, width, eps)
+
+
+def plane_sweep_rays(K_ref: Any, K_meas: Any, T_meas_ref: Any, height: int, width: int) -> tuple[Any, Any]:
+    """The depth-independent parts of the sweep, ``p(d) = d direction + offset`` (for computing the planes
+    in several blocks with :func:`plane_sweep_projection`).
+
+    Returns:
+        ``direction``: (..., 3, H*W) ``K_meas R K_ref^-1 [u, v, 1]`` of every reference pixel, row-major;
+        ``offset``: (..., 3, 1) ``K_meas t``.
+    """
+    rays = pixel_grid(height, width, K_ref).reshape(height * width, 3)
+    direction = K_meas @ T_meas_ref[..., :3, :3] @ pinhole_inverse(K_ref) @ swap_last_axes(rays)
+    return direction, K_meas @ T_meas_ref[..., :3, 3:4]
+
+
+def plane_sweep_projection(
+    direction: Any, offset: Any, depths: Any, height: int, width: int, eps: float = 0.0
+) -> tuple[Any, Any]:
+    """``uv`` and ``z`` of :func:`plane_sweep_pixels` at ``depths`` (D,), from :func:`plane_sweep_rays`."""
+    # Coordinates first, (..., 3, D, HW): every step runs over contiguous rows (an inner axis of 3 made them
+    # several times slower); uv is returned as a (..., D, H, W, 2) view of its (..., 2, D, HW).
+    points = direction[..., None, :] * depths[:, None] + offset[..., None]
+    z = points[..., 2:, :, :]
+    uv = points[..., :2, :, :] / (z + eps)
+    lead, planes = uv.shape[:-3], depths.shape[0]
+    uv = uv.reshape(*lead, 2, planes, height, width)
+    uv = array_namespace(uv).moveaxis(uv, len(lead), uv.ndim - 1)  # non-negative axes: ONNX export
+    return uv, z.reshape(*lead, planes, height, width)
 
 
 def grid_sample_coordinates(uv: Any, height: int, width: int, align_corners: bool) -> Any:

@@ -2,12 +2,12 @@
 
 Cost volume (:func:`cost_volume`): 64 fronto-parallel planes uniform in inverse depth from 0.02 to
 2.0 m^-1 (plane 0 is the farthest); for each plane the measurement image is warped into the reference
-view (the pixel ``[u, v, 1]`` at depth ``d`` lands at ``K R K^-1 [u, v, 1] d + K t``, divided by its
-``z + 1e-6``), sampled bilinearly with zero padding and ``align_corners=True`` at MVDepthNet's grid
-coordinates ``(u - W/2) / (W/2)``, and the cost is the sum over RGB of ``|warped - reference|`` on
-normalised images ``(x - 81) / 35``. Volumes of several measurement frames are averaged. All planes and
-frames are computed by the same vectorised operations (no per-plane Python loop): all at once on a GPU
-and in exported graphs, in cache-sized blocks of planes on the CPU.
+view (:func:`~depth_ros.geometry.plane_sweep_pixels` with ``z + 1e-6``), sampled bilinearly with zero
+padding and ``align_corners=True`` at MVDepthNet's grid coordinates ``(u - W/2) / (W/2)``, and the cost
+is the sum over RGB of ``|warped - reference|`` on normalised images ``(x - 81) / 35``. Volumes of several
+measurement frames are averaged. All planes and frames are computed by the same vectorised operations (no
+per-plane Python loop): all at once on a GPU and in exported graphs, in cache-sized blocks of planes on
+the CPU.
 
 Network (:class:`MVDepthNet`): the reference image and the cost volume (3 + 64 channels) go through
 five stride-2 stages and a decoder with skips; each of four heads outputs ``2 sigmoid(.)``, inverse
@@ -23,8 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from depth_ros.geometry import pixel_grid
-from depth_ros.geometry.projection import pinhole_inverse
+from depth_ros.geometry import plane_sweep_projection, plane_sweep_rays
 from depth_ros.models.metadata import check_input_size
 
 IMAGE_MEAN = 81.0
@@ -89,12 +88,7 @@ def cost_volume(
     """
     batch, frames, channels, height, width = measurements.shape
     planes = inverse_depths.shape[0]
-    K_pairs = K[:, None]  # (B, 1, 3, 3)
-    # A reference pixel [u, v, 1] on the plane at depth d lands at p = (K R K^-1 [u, v, 1]) d + K t in the
-    # measurement image (homogeneous); direction: (B, N, 3, HW) rows x, y, z; offset: (B, N, 3, 1).
-    rays = pixel_grid(height, width, K).reshape(height * width, 3)
-    direction = K_pairs @ T_meas_ref[..., :3, :3] @ pinhole_inverse(K_pairs) @ rays.T
-    offset = K_pairs @ T_meas_ref[..., :3, 3:4]
+    direction, offset = plane_sweep_rays(K[:, None], K[:, None], T_meas_ref, height, width)  # (B, N, 3, HW)
     images = measurements.reshape(batch * frames, channels, height, width)
     per_plane = batch * frames * channels * height * width * measurements.element_size()
     if block_bytes is None:
@@ -116,14 +110,12 @@ def _plane_costs(
     inverse_depths: torch.Tensor,
     frames: int,
 ) -> torch.Tensor:
-    """(B, D, H, W) costs of D planes; ``images`` (B*N, 3, H, W), ``direction`` and ``offset`` as in
-    :func:`cost_volume`."""
+    """(B, D, H, W) costs of D planes; ``images`` (B*N, 3, H, W), ``direction`` and ``offset`` from
+    :func:`~depth_ros.geometry.plane_sweep_rays`."""
     batch, channels, height, width = reference.shape
     planes = inverse_depths.shape[0]
-    depths = (1.0 / inverse_depths)[:, None]  # (D, 1)
-    points = direction[:, :, :, None, :] * depths + offset[..., None]  # (B, N, 3, D, HW)
-    uv = points[:, :, :2] / (points[:, :, 2:] + _EPS)
-    grid = sampling_grid(uv.movedim(2, -1), height, width)  # (B, N, D, HW, 2)
+    uv, _ = plane_sweep_projection(direction, offset, 1.0 / inverse_depths, height, width, eps=_EPS)
+    grid = sampling_grid(uv, height, width)  # (B, N, D, H, W, 2)
     warped = F.grid_sample(
         images,
         grid.reshape(batch * frames, planes * height, width, 2),
