@@ -469,6 +469,31 @@ def test_monocular_sample_shapes_k_and_unaugmented_images(synthetic, synthetic_f
     np.testing.assert_array_equal(sample["depth"][0].numpy(), resize_depth(synthetic_frames[3].depth, 64, 32))
 
 
+def test_monocular_min_translation_leaves_out_static_targets(tmp_path, synthetic_frames):
+    """A target is kept only when each source camera centre is >= min_translation from it."""
+    x = [0.0, 0.0, 0.0, 0.1, 0.2, 0.2, 0.2, 0.3]  # metres along the camera's x axis
+    frames = []
+    for k, position in enumerate(x):
+        pose = np.eye(4)
+        pose[0, 3] = position
+        frames.append(dataclasses.replace(synthetic_frames[k % len(synthetic_frames)], T_world_cam=pose))
+    sequence = ListSequence(frames)
+    assert MonocularDataset(sequence, 32, 64, augment=False).indices == [1, 2, 3, 4, 5, 6]
+    # with sources -1 and +1, only target 3 moved 0.1 m from both; every other target stood still next to one
+    dataset = MonocularDataset(sequence, 32, 64, augment=False, min_translation=0.05)
+    assert dataset.indices == [3] and dataset.static == 5
+    assert MonocularDataset(sequence, 32, 64, augment=False, min_translation=0.04).indices == [3]
+    both_ways = MonocularDataset(sequence, 32, 64, frame_offsets=(1,), augment=False, min_translation=0.05)
+    assert both_ways.indices == [2, 3, 6]
+    with pytest.raises(DatasetError, match=r"no frame of .* moved at least min_translation = 0\.5 m"):
+        MonocularDataset(sequence, 32, 64, augment=False, min_translation=0.5)
+    # frames without a pose cannot be judged: left out; a source with none at all is a clear error
+    partly = ListSequence([dataclasses.replace(f, T_world_cam=None) if i == 4 else f for i, f in enumerate(frames)])
+    assert MonocularDataset(partly, 32, 64, frame_offsets=(1,), augment=False, min_translation=0.05).indices == [2, 6]
+    with pytest.raises(DatasetError, match=r"min_translation needs camera poses.*min_translation: 0"):
+        MonocularDataset(without_poses(frames), 32, 64, augment=False, min_translation=0.05)
+
+
 def test_depth_resize_takes_the_nearest_pixel_centre():
     depth = np.arange(12, dtype=np.float32).reshape(3, 4)
     depth[0, 0] = np.nan

@@ -33,7 +33,14 @@ from torch.utils.data import Dataset
 
 from depth_ros.data.augment import ColorJitter, PairedPhotometric
 from depth_ros.data.sample import Frame
-from depth_ros.data.sequence import FrameSequence, describe, has_neighbours, neighbour_frames, sequence_poses
+from depth_ros.data.sequence import (
+    FrameSequence,
+    TemporalNeighbours,
+    describe,
+    has_neighbours,
+    neighbour_frames,
+    sequence_poses,
+)
 from depth_ros.errors import DatasetError
 from depth_ros.geometry import PinholeCamera, invert_transform, rotation_angle_deg
 
@@ -113,6 +120,10 @@ class MonocularDataset(_SampleDataset):
             frame is a sample only when all of them exist.
         augment: horizontal flip (p = 0.5) and colour jitter (p = 0.5), both the same for all frames.
         seed: seed of the augmentation draws.
+        min_translation: metres; when positive, a frame is a sample only when the camera centre of every
+            source frame is at least this far from the target's, by the sequence's poses (Zhou et al.'s
+            removal of static frames, which Monodepth2's KITTI split inherits: a target that did not move
+            relative to its sources constrains no depth). Needs poses; frames without one are left out.
 
     A sample is a dict of tensors:
         ``images``: (F, 3, H, W) float32 RGB in [0, 1], target first then the sources in the order of
@@ -124,6 +135,7 @@ class MonocularDataset(_SampleDataset):
 
     Attributes:
         indices: the target index of each sample.
+        static: number of frames left out by ``min_translation`` (no pose, or too little motion).
     """
 
     def __init__(
@@ -134,6 +146,7 @@ class MonocularDataset(_SampleDataset):
         frame_offsets: Sequence[int] = (-1, 1),
         augment: bool = True,
         seed: int = 0,
+        min_translation: float = 0.0,
     ):
         super().__init__(sequence, height, width, augment, seed)
         self.frame_offsets = tuple(int(k) for k in frame_offsets)
@@ -145,6 +158,41 @@ class MonocularDataset(_SampleDataset):
                 f"no frame of {describe(sequence)} ({len(sequence)} frames) has neighbours at offsets "
                 f"{self.frame_offsets}: a monocular sample needs a target and all its source frames"
             )
+        self.static = 0
+        if min_translation > 0:
+            moving = [i for i in self.indices if self._moves(i, min_translation)]
+            self.static = len(self.indices) - len(moving)
+            if not moving:
+                raise DatasetError(
+                    f"no frame of {describe(sequence)} moved at least min_translation = {min_translation} m "
+                    f"relative to its source frames at offsets {self.frame_offsets}: lower min_translation"
+                )
+            self.indices = moving
+
+    def _moves(self, index: int, min_translation: float) -> bool:
+        """Whether every source frame's camera centre is at least ``min_translation`` metres from the target's."""
+        poses = self._poses()
+        target = poses[index]
+        sources = [poses[index + k] for k in self.frame_offsets]
+        if target is None or any(source is None for source in sources):
+            return False
+        return all(np.linalg.norm(source[:3, 3] - target[:3, 3]) >= min_translation for source in sources)
+
+    def _poses(self) -> list[np.ndarray | None]:
+        if not hasattr(self, "_pose_cache"):
+            if isinstance(self.sequence, TemporalNeighbours):
+                raise DatasetError(
+                    f"min_translation needs the poses of consecutive frames, which {describe(self.sequence)} "
+                    "does not give (a split file picks its frames: filter static frames in the split instead)"
+                )
+            poses = sequence_poses(self.sequence)
+            if all(pose is None for pose in poses):
+                raise DatasetError(
+                    f"min_translation needs camera poses, but no frame of {describe(self.sequence)} has one: "
+                    "record odometry in the bag, use a TUM sequence with groundtruth.txt, or set min_translation: 0"
+                )
+            self._pose_cache = poses
+        return self._pose_cache
 
     def __len__(self) -> int:
         return len(self.indices)

@@ -70,6 +70,8 @@ class TrainConfig:
         frame_offsets: Monodepth2 source frames relative to the target.
         smoothness: Monodepth2 disparity smoothness weight (divided by 2^scale).
         automask, min_reprojection: Monodepth2 auto-masking and per-pixel minimum reprojection.
+        min_translation: Monodepth2 training samples whose target moved less than this (metres) relative
+            to a source frame are left out (static frames; needs poses: 0 keeps every frame).
     """
 
     architecture: str = ""
@@ -94,6 +96,7 @@ class TrainConfig:
     smoothness: float = 1e-3
     automask: bool = True
     min_reprojection: bool = True
+    min_translation: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -126,10 +126,19 @@ def monodepth2_task(config: TrainConfig) -> Task:
         variant, config.height, config.width, False, f"depth_ros trainer, seed {config.seed}"
     )
 
-    def dataset(seeds: list[int], augment: bool) -> Dataset:
+    def dataset(seeds: list[int], training: bool) -> Dataset:
+        """Training samples (augmented, static frames left out per ``min_translation``) or validation ones (all)."""
         return _concat(
             [
-                MonocularDataset(sequence, config.height, config.width, config.frame_offsets, augment, config.seed)
+                MonocularDataset(
+                    sequence,
+                    config.height,
+                    config.width,
+                    config.frame_offsets,
+                    augment=training,
+                    seed=config.seed,
+                    min_translation=config.min_translation if training else 0.0,
+                )
                 for sequence in frame_sequences(config.data, seeds, config.height, config.width)
             ],
             "monocular",
