@@ -24,17 +24,22 @@ def isolate_ros_environment() -> None:
 
 
 class RosGraph:
-    """An rclpy context with a multi-threaded executor spinning in the background and a ``probe`` node."""
+    """An rclpy context with a single-threaded executor spinning in the background and a ``probe`` node.
+
+    One thread, as the nodes' own ``depth-ros run`` has: the depth nodes infer on their own threads, and
+    rclpy's ``MultiThreadedExecutor`` keeps waking up while a callback runs (measured: about 0.4 of a core
+    per 40 Hz image subscription, which starved the nodes under test on this 2-core machine).
+    """
 
     def __init__(self) -> None:
         import rclpy
-        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.executors import SingleThreadedExecutor
         from rclpy.node import Node
 
         isolate_ros_environment()
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
         self.probe = Node("test_probe", context=self.context)
         self.executor.add_node(self.probe)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)

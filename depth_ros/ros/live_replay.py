@@ -92,7 +92,7 @@ def live_replay(
     """
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from sensor_msgs.msg import CameraInfo, Image
 
@@ -108,7 +108,9 @@ def live_replay(
     remap = {topic: f"{private}/in/{role}" for role, topic in inputs.items()}
     context = rclpy.Context()
     rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=4, context=context)
+    # One thread: the nodes infer on their own threads, and rclpy's MultiThreadedExecutor keeps waking up while
+    # a callback runs (about 0.4 of a core per image subscription, taken from the nodes on a small CPU).
+    executor = SingleThreadedExecutor(context=context)
     probe = Node("depth_ros_eval_player", context=context)
     executor.add_node(probe)
     spinner = threading.Thread(target=executor.spin, daemon=True)
