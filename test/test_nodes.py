@@ -29,6 +29,7 @@ from std_msgs.msg import Header
 from depth_ros.data.bag_writer import write_sample_bag
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.encodings import image_to_depth
+from depth_ros.errors import DepthRosError
 from depth_ros.geometry import PinholeCamera, matrix_to_quaternion
 from depth_ros.ros.bag_player import BagPlayer
 from depth_ros.ros.messages import camera_info_message, rgb_image_message, stamp_ns
@@ -372,3 +373,95 @@ def test_multiview_node_with_compressed_images_pose_stamped_and_coloured_decimat
     truth = ground_truth(corridor, stamp_ns(depth[-1].header.stamp))
     assert abs_rel(image_to_depth(depth[-1]), truth) < 0.2  # JPEG input, metric depth still
     graph.remove(node)
+
+
+def test_lifecycle_without_autostart_waits_for_the_transitions(graph, corridor, tmp_path: Path) -> None:
+    """With ``autostart: false`` the node is a managed node driven over its real lifecycle services:
+    configure loads the engine and creates the outputs, activate subscribes and publishes, deactivate stops
+    taking images, cleanup removes the outputs; a configure that fails (no model file) is refused and logged."""
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    topics = {"image": "/lc/in/image", "camera_info": "/lc/in/camera_info"}
+    node = graph.add(
+        MonoDepthNode(
+            context=graph.context,
+            namespace="lc",
+            cli_args=remaps(**topics),
+            parameter_overrides=parameters(autostart=False),
+        )
+    )
+    broken = graph.add(
+        MonoDepthNode(
+            context=graph.context,
+            namespace="lc_broken",
+            parameter_overrides=parameters(autostart=False, model=str(tmp_path / "missing.pt")),
+        )
+    )
+
+    def call(service_type, name: str, request):
+        client = graph.probe.create_client(service_type, name)
+        assert client.wait_for_service(timeout_sec=20.0), name
+        future = client.call_async(request)
+        assert wait_for(future.done, 120.0), name
+        graph.probe.destroy_client(client)
+        return future.result()
+
+    def state(prefix: str = "/lc") -> str:
+        return call(GetState, f"{prefix}/mono_depth_node/get_state", GetState.Request()).current_state.label
+
+    def transition(transition_id: int, prefix: str = "/lc") -> bool:
+        request = ChangeState.Request(transition=Transition(id=transition_id))
+        return call(ChangeState, f"{prefix}/mono_depth_node/change_state", request).success
+
+    images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])
+    depth = graph.listen(Image, "/lc/depth/image")
+    frame = corridor.frame(3)
+
+    def send(count: int) -> None:
+        for _ in range(count):
+            header = Header(stamp=graph.probe.get_clock().now().to_msg(), frame_id="camera_optical_frame")
+            infos.publish(camera_info_message(frame.camera, header))
+            images.publish(rgb_image_message(frame.rgb, header))
+            time.sleep(0.1)
+
+    def image_subscribers() -> int:
+        return graph.probe.count_subscribers(topics["image"])
+
+    try:
+        assert state() == "unconfigured" and not hasattr(node, "engine")
+        assert image_subscribers() == 0 and graph.probe.count_publishers("/lc/depth/image") == 0
+        assert transition(Transition.TRANSITION_CONFIGURE) and state() == "inactive"
+        assert node.engine.metadata.architecture == "monodepth2"
+        assert wait_for(lambda: graph.probe.count_publishers("/lc/depth/image") == 1, 10.0) and image_subscribers() == 0
+
+        assert transition(Transition.TRANSITION_ACTIVATE) and state() == "active"
+        assert wait_for(lambda: image_subscribers() == 1, 10.0)
+        send(5)
+        assert wait_for(lambda: len(depth) >= 3, 30.0), node.stats.snapshot()
+        assert depth[-1].encoding == "32FC1" and depth[-1].header.frame_id == "camera_optical_frame"
+
+        assert transition(Transition.TRANSITION_DEACTIVATE) and state() == "inactive"
+        assert wait_for(lambda: image_subscribers() == 0, 10.0)
+        received = len(depth)
+        send(5)
+        time.sleep(0.5)
+        assert len(depth) == received  # inactive: no image taken, nothing published
+
+        assert transition(Transition.TRANSITION_ACTIVATE) and state() == "active"  # the engine stayed loaded
+        assert wait_for(lambda: image_subscribers() == 1, 10.0)
+        send(5)
+        assert wait_for(lambda: len(depth) > received, 30.0)
+
+        assert transition(Transition.TRANSITION_DEACTIVATE) and transition(Transition.TRANSITION_CLEANUP)
+        assert state() == "unconfigured" and not hasattr(node, "engine")
+        assert wait_for(lambda: graph.probe.count_publishers("/lc/depth/image") == 0, 10.0)
+
+        assert not transition(Transition.TRANSITION_CONFIGURE, "/lc_broken")
+        assert state("/lc_broken") == "unconfigured"
+        assert isinstance(broken.configure_error, DepthRosError) and "model file not found" in str(
+            broken.configure_error
+        )
+    finally:
+        graph.remove(node)
+        graph.remove(broken)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
@@ -91,6 +92,11 @@ COMMON_PARAMETERS = (
         minimum=1,
     ),
     ParameterSpec("diagnostics_period", 1.0, "seconds between /diagnostics reports", minimum=0.05),
+    ParameterSpec(
+        "autostart",
+        True,
+        "configure and activate at start; false: wait for the lifecycle transitions (ros2 lifecycle set ...)",
+    ),
 )
 
 
@@ -103,48 +109,122 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class DepthNode(Node):
+class DepthNode(LifecycleNode):
     """Base of the depth nodes; a subclass sets :attr:`architecture` and implements :meth:`estimate`.
+
+    A managed (lifecycle) node: *configure* opens the engine and creates the pipeline, its extra inputs and
+    the outputs; *activate* subscribes to the camera and starts the inference thread; *deactivate* stops
+    both (the engine stays loaded: activating again is instant); *cleanup* releases the engine and the
+    entities of configure. With ``autostart`` (the default) the node configures and activates itself at
+    start, so ``ros2 run`` and ``depth-ros run`` need no lifecycle manager; a configure failure then stops
+    it with the error (``depth-ros run`` prints it and exits with status 2). With ``autostart:=false`` it
+    waits, unconfigured, for ``ros2 lifecycle set <node> configure`` (or a lifecycle manager); a failed
+    configure is logged and leaves it unconfigured. Parameters are read-only: fixed when the node starts.
 
     Args:
         node_name: the node's default name.
         specs: the subclass's parameters, declared after :data:`COMMON_PARAMETERS`.
         node_kwargs: passed to ``rclpy.node.Node`` (e.g. ``parameter_overrides``, ``context``).
+
+    Attributes:
+        engine: the inference engine (from configure until cleanup).
+        configure_error: why the last configure failed, or None.
     """
 
     architecture = ""
+    engine: DepthEngine
 
     def __init__(self, node_name: str, specs: tuple[ParameterSpec, ...], **node_kwargs: Any):
         super().__init__(node_name, **node_kwargs)
+        self._slot: LatestFrameSlot[Image | CompressedImage] = LatestFrameSlot()
+        self._slot.close()  # inactive: nothing is taken
+        self._worker: threading.Thread | None = None
+        self._configured: list[Any] = []  # what configure created, destroyed by cleanup
+        self._activated: list[Any] = []  # what activate created, destroyed by deactivate
         self.params = declare_parameters(self, COMMON_PARAMETERS + specs)
         self.stats = NodeStatistics()
         self.log = ThrottledLog(self.get_logger())
-        self.engine = self._open_engine()
-        self._camera: PinholeCamera | DepthRosError | None = None
-        self._slot: LatestFrameSlot[Image | CompressedImage] = LatestFrameSlot()
         self.input_qos = qos_profile(str(self.params["input_qos"]))
-        self.setup()
+        self._camera: PinholeCamera | DepthRosError | None = None
+        self.configure_error: Exception | None = None
+        self._reported = Snapshot()
+        if self.params["autostart"]:
+            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise self.configure_error or DepthRosError(f"{self.get_name()} could not be configured")
+            self.trigger_activate()
+
+    # -------------------------------------------------------------------------------------------- lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        before = {*self.subscriptions, *self.publishers, *self.timers}
+        try:
+            self.engine = self._open_engine()
+            self.setup()
+        except Exception as error:  # rclpy would swallow it silently: say why, and fail the transition
+            self.configure_error = error
+            detail = "" if isinstance(error, DepthRosError) else f"\n{traceback.format_exc()}"
+            self.get_logger().error(f"configure failed: {error}{detail}")
+            self._destroy([e for e in [*self.subscriptions, *self.publishers, *self.timers] if e not in before])
+            return TransitionCallbackReturn.FAILURE
         output_qos = qos_profile(str(self.params["output_qos"]), depth=2)
-        if self.params["image_transport"] == "compressed":
-            # image_transport's naming: "<image topic, after remapping>/compressed"
-            compressed = self.resolve_topic_name("image") + "/compressed"
-            self.create_subscription(CompressedImage, compressed, self._on_image, self.input_qos)
-        else:
-            self.create_subscription(Image, "image", self._on_image, self.input_qos)
-        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, self.input_qos)
         self._depth_pub = self.create_publisher(Image, "depth/image", output_qos)
         self._info_pub = self.create_publisher(CameraInfo, "depth/camera_info", output_qos)
         self._points_pub = self.create_publisher(PointCloud2, "depth/points", output_qos)
         self._colored_pub = self.create_publisher(Image, "depth/colored", output_qos)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._reported = Snapshot()
-        self.create_timer(float(self.params["diagnostics_period"]), self._report)
-        self._worker = threading.Thread(target=self._work, name=f"{node_name} inference", daemon=True)
+        self._configured = [e for e in [*self.subscriptions, *self.publishers, *self.timers] if e not in before]
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.params["image_transport"] == "compressed":
+            # image_transport's naming: "<image topic, after remapping>/compressed"
+            compressed = self.resolve_topic_name("image") + "/compressed"
+            image = self.create_subscription(CompressedImage, compressed, self._on_image, self.input_qos)
+        else:
+            image = self.create_subscription(Image, "image", self._on_image, self.input_qos)
+        info = self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, self.input_qos)
+        timer = self.create_timer(float(self.params["diagnostics_period"]), self._report)
+        self._activated = [image, info, timer]
+        self._slot = LatestFrameSlot()
+        self._worker = threading.Thread(target=self._work, name=f"{self.get_name()} inference", daemon=True)
         self._worker.start()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy(self._configured)
+        self._configured = []
+        del self.engine  # released with the last reference
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop(self) -> None:
+        """Stop taking images (the frame being inferred is still published) and the diagnostics."""
+        self._slot.close()
+        if self._worker is not None:
+            self._worker.join(timeout=10.0)
+            self._worker = None
+        self._destroy(self._activated)
+        self._activated = []
+
+    def _destroy(self, entities: Any) -> None:
+        for entity in entities:
+            if entity in self.subscriptions:
+                self.destroy_subscription(entity)
+            elif entity in self.publishers:
+                self.destroy_publisher(entity)
+            elif entity in self.timers:
+                self.destroy_timer(entity)
 
     # -------------------------------------------------------------------------------------------- subclass
     def setup(self) -> None:
-        """Build the pipeline and any extra inputs (``self.params``, ``self.engine``, ``self.input_qos`` are set)."""
+        """Build the pipeline and any extra inputs (``self.params``, ``self.engine``, ``self.input_qos`` are set);
+        called by configure. Subscriptions, publishers and timers created here are destroyed by cleanup."""
         raise NotImplementedError
 
     def estimate(self, rgb: np.ndarray, camera: PinholeCamera, stamp: int, frame_id: str) -> DepthResult:
@@ -180,8 +260,7 @@ class DepthNode(Node):
         return self._depth_pub.get_subscription_count()
 
     def destroy_node(self) -> None:
-        self._slot.close()
-        self._worker.join(timeout=10.0)
+        self._stop()
         super().destroy_node()
 
     # -------------------------------------------------------------------------------------------- callbacks
