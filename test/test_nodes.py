@@ -90,7 +90,7 @@ def play(graph: RosGraph, bag: Path, nodes: list) -> int:
     returns the stamp offset (ns) of the restamped playback."""
     player = BagPlayer(graph.probe, bag, topics=list(INPUTS.values()))
     assert player.wait_for_subscribers(list(INPUTS.values()), 20.0)
-    assert wait_for(lambda: all(n.output_subscribers() > 0 for n in nodes), 20.0)
+    assert wait_for(lambda: all(n.output_subscribers() > 0 and n.input_publishers() > 0 for n in nodes), 20.0)
     images = 0
 
     def keep_up(topic: str, message) -> None:

@@ -259,6 +259,18 @@ class DepthNode(LifecycleNode):
         """Subscriptions matched to ``depth/image`` (0 until DDS discovery connects a subscriber)."""
         return self._depth_pub.get_subscription_count()
 
+    def input_publishers(self) -> int:
+        """Publishers matched to the least connected input (image, camera_info and the subclass's
+        :meth:`extra_inputs`): 0 until DDS discovery has connected a publisher to each, and while inactive.
+        Discovery is not symmetric: a publisher can see this node's subscription before the subscription
+        sees the publisher, and best-effort messages sent in between are lost."""
+        inputs = [*self._activated[:2], *self.extra_inputs()]  # activate creates image and camera_info first
+        return min((sub.get_publisher_count() for sub in inputs), default=0) if self._activated else 0
+
+    def extra_inputs(self) -> list[Any]:
+        """Subscriptions besides the camera's that the node needs (e.g. odometry)."""
+        return []
+
     def destroy_node(self) -> None:
         self._stop()
         super().destroy_node()

@@ -149,7 +149,7 @@ def live_replay(
             probe.create_subscription(CameraInfo, f"{namespace}/depth/camera_info", on_info, reliable)
 
         player = BagPlayer(probe, reader.path, topics=list(inputs.values()), remap=remap)
-        if not player.wait_for_subscribers(list(inputs.values()), 30.0) or not _outputs_matched(nodes, 30.0):
+        if not player.wait_for_subscribers(list(inputs.values()), 30.0) or not _connected(nodes, 30.0):
             from depth_ros.errors import DepthRosError
 
             raise DepthRosError(
@@ -204,5 +204,9 @@ def _all_finished(node: Any) -> bool:
     return finished >= received
 
 
-def _outputs_matched(nodes: dict[str, Any], timeout_s: float) -> bool:
-    return wait_until(lambda: all(node.output_subscribers() > 0 for node in nodes.values()), timeout_s)
+def _connected(nodes: dict[str, Any], timeout_s: float) -> bool:
+    """Whether every node's inputs and outputs are matched over DDS (both ways) within ``timeout_s``."""
+    return wait_until(
+        lambda: all(node.output_subscribers() > 0 and node.input_publishers() > 0 for node in nodes.values()),
+        timeout_s,
+    )

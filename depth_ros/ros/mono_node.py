@@ -72,6 +72,9 @@ class MonoDepthNode(DepthNode):
         self.pipeline = MonoDepthPipeline(self.engine, settings, pose_network)
         self.odometry = OdometryInput(self, self.params, self.stats, self.log) if mode == "odometry" else None
 
+    def extra_inputs(self) -> list[Any]:
+        return [self.odometry.subscription] if self.odometry is not None else []
+
     def estimate(self, rgb: np.ndarray, camera: PinholeCamera, stamp: int, frame_id: str) -> DepthResult:
         pose = self.odometry.camera_pose(stamp, frame_id) if self.odometry is not None else None
         return self.pipeline.process(rgb, camera, stamp, pose)

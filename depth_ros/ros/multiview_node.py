@@ -54,6 +54,9 @@ class MultiViewDepthNode(DepthNode):
         self.pipeline = MultiViewDepthPipeline(self.engine, settings)
         self.odometry = OdometryInput(self, self.params, self.stats, self.log)
 
+    def extra_inputs(self) -> list[Any]:
+        return [self.odometry.subscription]
+
     def estimate(self, rgb: np.ndarray, camera: PinholeCamera, stamp: int, frame_id: str) -> DepthResult:
         return self.pipeline.process(rgb, camera, stamp, self.odometry.camera_pose(stamp, frame_id))
 

@@ -78,7 +78,9 @@ class OdometryInput:
         odometry = params["odom_type"] == "odometry"
         message, self._read = (Odometry, pose_from_odometry) if odometry else (PoseStamped, pose_from_pose_stamped)
         # Odometry is small and frequent (50-200 Hz): keep a burst of it rather than only the newest message.
-        node.create_subscription(message, "odom", self._on_odometry, qos_profile(str(params["input_qos"]), depth=50))
+        self.subscription = node.create_subscription(
+            message, "odom", self._on_odometry, qos_profile(str(params["input_qos"]), depth=50)
+        )
 
     def _on_odometry(self, msg: Any) -> None:
         stamp, T_odom_base = self._read(msg)
