@@ -190,3 +190,46 @@ def test_validation_writes_example_pictures_to_tensorboard(tmp_path: Path, archi
     (picture,) = events.Images("validation/examples")
     assert picture.step == 2
     assert (picture.width, picture.height) == (3 * 64, 4 * 64)  # rows: RGB | prediction | ground truth
+
+
+def test_depth_loss_adds_its_weighted_term_to_the_photometric_loss(tmp_path: Path) -> None:
+    """With ``depth_loss``, the Monodepth2 loss is the photometric loss plus weight x the depth term (logged)."""
+    torch.manual_seed(0)
+    weight = 2.5
+    supervised = make_task(tiny_config("monodepth2", tmp_path, "depth_loss=eigen", f"depth_loss_weight={weight}"))
+    plain = make_task(tiny_config("monodepth2", tmp_path))
+    plain.networks["depth"].load_state_dict(supervised.networks["depth"].state_dict())
+    plain.networks["pose"].load_state_dict(supervised.networks["pose"].state_dict())
+    sample = supervised.train_set[0]
+    batch = {k: v[None] for k, v in sample.items() if isinstance(v, torch.Tensor)}
+    assert torch.isfinite(batch["depth"]).any()
+    torch.manual_seed(1)  # the same auto-masking tie-break noise in both calls
+    with_depth, values = supervised.loss(supervised.networks, batch)
+    torch.manual_seed(1)
+    without, plain_values = plain.loss(plain.networks, batch)
+    assert "depth_loss" not in plain_values and values["depth_loss"] > 0
+    assert with_depth.item() - without.item() == pytest.approx(weight * values["depth_loss"], rel=1e-4)
+
+
+def test_depth_loss_needs_a_known_name_data_with_depth_and_monodepth2(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="depth_loss must be none or one of eigen, megadepth, midas"):
+        make_task(tiny_config("monodepth2", tmp_path, "depth_loss=l2"))
+    with pytest.raises(ConfigError, match="applies to monodepth2 only"):
+        make_task(tiny_config("mvdepthnet", tmp_path, "depth_loss=eigen"))
+
+    import cv2
+
+    from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    sequence = SyntheticSequence(SyntheticConfig(frames=4, width=64, height=64))
+    for index, frame in enumerate(sequence):
+        cv2.imwrite(str(folder / f"{index:06d}.png"), frame.rgb[..., ::-1])
+    fx, fy, cx, cy = sequence.frame(0).camera.K[[0, 1, 0, 1], [0, 1, 2, 2]]
+    (folder / "intrinsics.yaml").write_text(f"{{fx: {fx}, fy: {fy}, cx: {cx}, cy: {cy}}}\n")
+    result = depth_ros(
+        "train", "monodepth2", *COMMON, f"out={tmp_path / 'run'}", "data.source=folder", f"data.path={folder}",
+        "depth_loss=midas",
+    )  # fmt: skip
+    assert_clean_error(result, "depth_loss: midas needs ground-truth depth")

@@ -72,6 +72,9 @@ class TrainConfig:
         automask, min_reprojection: Monodepth2 auto-masking and per-pixel minimum reprojection.
         min_translation: Monodepth2 training samples whose target moved less than this (metres) relative
             to a source frame are left out (static frames; needs poses: 0 keeps every frame).
+        depth_loss: Monodepth2 only: ``none`` (self-supervised) or a ground-truth depth term added on every
+            scale, ``eigen``, ``megadepth``, ``midas`` (relative) or ``huber``, ``berhu`` (metric), weighted by
+            ``depth_loss_weight`` (see depth_ros.train.depth_supervision; needs data with depth).
     """
 
     architecture: str = ""
@@ -97,6 +100,8 @@ class TrainConfig:
     automask: bool = True
     min_reprojection: bool = True
     min_translation: float = 0.0
+    depth_loss: str = "none"
+    depth_loss_weight: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

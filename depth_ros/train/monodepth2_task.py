@@ -8,7 +8,8 @@ moved into each source camera and projected; the *un-augmented* source image is 
 (bilinear, border padding, ``align_corners=True`` with the matching pixel-to-grid mapping). The loss per
 pixel is the minimum over sources of ``0.85 SSIM + 0.15 L1`` with auto-masking against the unwarped
 sources, plus edge-aware smoothness of the mean-normalised disparity weighted ``1e-3 / 2^s``, averaged
-over scales.
+over scales. Optionally (``depth_loss``) a ground-truth depth term on each scale's full-resolution depth
+joins it (not part of Monodepth2: for data that has depth, see depth_ros.train.depth_supervision).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from depth_ros.geometry import (
 from depth_ros.losses.photometric import min_reprojection_loss, reprojection_error
 from depth_ros.losses.smoothness import edge_aware_smoothness
 from depth_ros.models.monodepth2 import disp_to_depth
+from depth_ros.train.depth_supervision import DepthLoss
 
 Batch = dict[str, torch.Tensor]
 
@@ -43,12 +45,15 @@ class Monodepth2Loss:
     """The training loss of one batch (see the module docstring).
 
     Batch: ``images`` (B, F, 3, H, W) in [0, 1], target first then the sources in ``frame_offsets`` order;
-    ``images_aug`` (the same, colour-jittered, fed to the networks); ``K`` (B, 3, 3) at network size.
+    ``images_aug`` (the same, colour-jittered, fed to the networks); ``K`` (B, 3, 3) at network size;
+    with ``depth_loss``: ``depth`` (B, 1, H, W) metres, NaN where unknown.
     """
 
     def __init__(self, frame_offsets: list[int], smoothness: float, automask: bool, min_reprojection: bool,
-                 min_depth: float, max_depth: float):  # fmt: skip
+                 min_depth: float, max_depth: float, depth_loss: DepthLoss | None = None,
+                 depth_loss_weight: float = 1.0):  # fmt: skip
         self.frame_offsets = list(frame_offsets)
+        self.depth_loss, self.depth_loss_weight = depth_loss, depth_loss_weight
         self.smoothness = smoothness
         self.automask = automask
         self.min_reprojection = min_reprojection
@@ -82,7 +87,7 @@ class Monodepth2Loss:
         poses = self.source_poses(networks["pose"], augmented)
         sources = range(1, images.shape[1])
         identity = [reprojection_error(images[:, j], target) for j in sources] if self.automask else None
-        total = target.new_zeros(())
+        total = supervised = target.new_zeros(())
         masked_fraction = 0.0
         for scale, disparity in enumerate(disparities):
             full = F.interpolate(disparity, (height, width), mode="bilinear", align_corners=False)
@@ -96,6 +101,12 @@ class Monodepth2Loss:
             target_at_scale = F.interpolate(target, disparity.shape[-2:], mode="area")
             smooth = edge_aware_smoothness(disparity, target_at_scale)
             total = total + per_pixel.mean() + self.smoothness * smooth / 2**scale
+            if self.depth_loss is not None:
+                supervised = supervised + self.depth_loss(depth, batch["depth"])
             if scale == 0:
                 masked_fraction = 1.0 - automask.float().mean().item()
-        return total / len(disparities), {"automasked_fraction": masked_fraction}
+        values = {"automasked_fraction": masked_fraction}
+        if self.depth_loss is not None:
+            total = total + self.depth_loss_weight * supervised
+            values["depth_loss"] = supervised.item() / len(disparities)
+        return total / len(disparities), values

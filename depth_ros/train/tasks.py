@@ -1,7 +1,8 @@
 """The two trainers as :class:`~depth_ros.train.loop.Task` objects: networks, data, loss and validation.
 
-* ``monodepth2``: self-supervised from monocular video (:mod:`depth_ros.train.monodepth2_task`);
-  validation reports the standard metrics with per-image median scaling (its depth is relative).
+* ``monodepth2``: self-supervised from monocular video (:mod:`depth_ros.train.monodepth2_task`),
+  optionally with a ground-truth depth term (``depth_loss``); validation reports the standard metrics
+  with per-image median scaling (its depth is relative).
 * ``mvdepthnet``: supervised multi-scale L1 on inverse depth (MVDepthNet's loss) with measurement frames
   picked by baseline; validation reports metric depth without scaling.
 """
@@ -14,6 +15,7 @@ from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from depth_ros.data.sequence import FrameSequence
+from depth_ros.errors import DatasetError
 from depth_ros.eval.metrics import NoValidPixelsError, average_metrics, depth_metrics
 from depth_ros.losses.supervised import mvdepthnet_loss
 from depth_ros.models.checkpoints import monodepth2_metadata, mvdepthnet_metadata
@@ -22,6 +24,7 @@ from depth_ros.models.metadata import ModelMetadata
 from depth_ros.models.monodepth2 import Monodepth2, Monodepth2Pose
 from depth_ros.models.mvdepthnet import MVDepthNet, cost_volume, inverse_depth_planes, normalize_image
 from depth_ros.train.config import ConfigError, DataConfig, TrainConfig
+from depth_ros.train.depth_supervision import depth_loss
 from depth_ros.train.loop import Task, TrainingError
 from depth_ros.train.monodepth2_task import Monodepth2Loss
 
@@ -145,9 +148,10 @@ def monodepth2_task(config: TrainConfig) -> Task:
         )
 
     validation = dataset(config.data.validation_seeds, False) if config.data.source == "synthetic" else None
+    supervision = depth_loss(config.depth_loss)
     loss = Monodepth2Loss(
         config.frame_offsets, config.smoothness, config.automask, config.min_reprojection,
-        metadata.min_depth, metadata.max_depth,
+        metadata.min_depth, metadata.max_depth, supervision, config.depth_loss_weight,
     )  # fmt: skip
 
     def predict(batch: Batch) -> torch.Tensor:
@@ -163,7 +167,19 @@ def monodepth2_task(config: TrainConfig) -> Task:
         return _example_picture(predict, rgb, data, device, metadata, median_scaling=True)
 
     train_set = dataset(config.data.seeds, True)
+    if supervision is not None:
+        _check_has_depth(train_set, config)
     return Task({"depth": depth, "pose": pose}, metadata, train_set, validation, loss, validate, examples=examples)
+
+
+def _check_has_depth(train_set: Dataset, config: TrainConfig) -> None:
+    """Raise when ``depth_loss`` is set but the first frame of every training source has no depth."""
+    datasets = train_set.datasets if isinstance(train_set, ConcatDataset) else [train_set]
+    if all(d.sequence[d.indices[0]].depth is None for d in datasets):
+        raise DatasetError(
+            f"depth_loss: {config.depth_loss} needs ground-truth depth, but the {config.data.source} data has "
+            "none: use a source with depth (synthetic, tum, or a bag with a depth topic) or depth_loss: none"
+        )
 
 
 def mvdepthnet_forward(network: nn.Module, batch: Batch) -> list[torch.Tensor]:
@@ -188,6 +204,11 @@ def _planes(network: nn.Module) -> int:
 def mvdepthnet_task(config: TrainConfig) -> Task:
     from depth_ros.data.training_samples import MultiViewDataset
 
+    if config.depth_loss != "none":
+        raise ConfigError(
+            f"depth_loss: {config.depth_loss} applies to monodepth2 only; mvdepthnet trains with its own "
+            "supervised loss (multi-scale L1 on inverse depth): remove depth_loss"
+        )
     variant = {"width": 1.0, "planes": 64, **config.model}
     network = MVDepthNet(**variant)
     metadata = mvdepthnet_metadata(variant, config.height, config.width, f"depth_ros trainer, seed {config.seed}")
