@@ -62,10 +62,11 @@ def test_shipped_mvdepthnet_is_metric_on_an_unseen_sequence() -> None:
     assert np.isfinite(metrics["rmse"])
 
 
-def test_shipped_monodepth2_beats_the_best_constant_depth_on_an_unseen_sequence() -> None:
+def test_shipped_monodepth2_reaches_the_target_and_beats_the_best_constant_depth_on_an_unseen_sequence() -> None:
     """Relative depth: compared after per-image median scaling, against a constant depth (which median scaling
-    turns into the per-image median of the ground truth). Held-out seeds 1002-1003 give 0.399 vs 0.745
-    (benchmarks/training_accuracy.py); the target of issue #4, 0.20, is not reached yet."""
+    turns into the per-image median of the ground truth). Issue #4's target is abs_rel <= 0.20; this sequence
+    gives 0.141 vs 0.990 for the constant, held-out seeds 1002-1003 0.181 vs 0.745
+    (benchmarks/training_accuracy.py)."""
     network, metadata = load_checkpoint(shipped_weights("monodepth2"))
     sequence = SyntheticSequence(
         SyntheticConfig(frames=30, width=metadata.width, height=metadata.height, seed=2024, moving_objects=0)
@@ -80,4 +81,4 @@ def test_shipped_monodepth2_beats_the_best_constant_depth_on_an_unseen_sequence(
             model_rows.append(depth_metrics(depth, frame.depth, *limits, median_scaling=True))
             constant_rows.append(depth_metrics(np.ones_like(depth), frame.depth, *limits, median_scaling=True))
     model, constant = average_metrics(model_rows), average_metrics(constant_rows)
-    assert model["abs_rel"] < 0.8 * constant["abs_rel"], (model, constant)
+    assert model["abs_rel"] <= 0.20 and model["abs_rel"] < 0.5 * constant["abs_rel"], (model, constant)
