@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -174,7 +176,7 @@ def monodepth2_task(config: TrainConfig) -> Task:
 
 def _check_has_depth(train_set: Dataset, config: TrainConfig) -> None:
     """Raise when ``depth_loss`` is set but the first frame of every training source has no depth."""
-    datasets = train_set.datasets if isinstance(train_set, ConcatDataset) else [train_set]
+    datasets: list[Any] = list(train_set.datasets) if isinstance(train_set, ConcatDataset) else [train_set]
     if all(d.sequence[d.indices[0]].depth is None for d in datasets):
         raise DatasetError(
             f"depth_loss: {config.depth_loss} needs ground-truth depth, but the {config.data.source} data has "
