@@ -233,3 +233,24 @@ def test_depth_loss_needs_a_known_name_data_with_depth_and_monodepth2(tmp_path: 
         "depth_loss=midas",
     )  # fmt: skip
     assert_clean_error(result, "depth_loss: midas needs ground-truth depth")
+
+
+def test_depth_loss_trains_on_a_bag_with_a_depth_topic(tmp_path: Path) -> None:
+    """The user's case: a recorded bag with camera, odometry and a depth camera, metric BerHu on its depth."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from depth_ros.data.bag_layout import BagTopics
+    from depth_ros.data.bag_writer import BagWriter
+    from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
+
+    bag = tmp_path / "with_depth"
+    assert BagTopics().depth is not None
+    with BagWriter(bag, "mcap", BagTopics()) as writer:
+        for frame in SyntheticSequence(SyntheticConfig(frames=6, width=64, height=64)):
+            writer.write_frame(frame)
+    out = tmp_path / "run"
+    run(tiny_config("monodepth2", out, "data.source=bag", f"data.path={bag}", "depth_loss=berhu", "steps=2"), make_task)
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    values = [event.value for event in events.Scalars("train/depth_loss")]
+    assert len(values) == 2 and all(0 < value < 1e3 for value in values), values
