@@ -84,6 +84,8 @@ def main() -> int:
                     truth = batch["depth"][:, 0].numpy()
                     depth = graph(batch["images"][:, 0] * 255.0)[:, 0].numpy()
                     evaluate(rows, "Monodepth2 (median scaling)", depth, truth, metadata, True)
+                    if metadata.scale_type != "relative":
+                        evaluate(rows, f"Monodepth2 ({metadata.scale_type}, no scaling)", depth, truth, metadata, False)
                     constant = np.ones_like(truth)
                     evaluate(rows, "best constant depth (median scaling)", constant, truth, metadata, True)
     print(f"{args.weights}: {metadata.architecture} {metadata.width}x{metadata.height}, seeds {args.seeds}")

@@ -698,3 +698,36 @@ def test_flipped_camera_is_its_own_inverse(synthetic_frames):
     camera = synthetic_frames[0].camera.resized(64, 32)
     assert flipped_camera(flipped_camera(camera)) == camera
     assert flipped_camera(camera).cx == pytest.approx(63 - camera.cx)
+
+
+def test_monocular_odometry_poses_warp_each_source_onto_the_target():
+    """With ``odometry_unit``, the ground-truth depth (in those units) and the sample's ``T_source_target``
+    bring each source onto the target, flipped samples included; the translation is in odometry units."""
+    from depth_ros.losses import reprojection_error
+    from depth_ros.train.monodepth2_task import Monodepth2Loss
+
+    config = SyntheticConfig(frames=40, width=128, height=96, moving_objects=0, seed=3, trajectory="orbit")
+    sequence = SyntheticSequence(config)  # orbiting: sideways motion and yaw, which a flip mirrors
+    unit = 10.0
+    dataset = MonocularDataset(sequence, 96, 128, augment=True, seed=1, odometry_unit=unit)
+    warp = Monodepth2Loss([-1, 1], 1e-3, True, True, 0.1, 100.0).warp
+    checked = {False: 0, True: 0}
+    for item in range(len(dataset)):
+        sample = dataset[item]
+        index, motion = sample["index"], sample["T_source_target"]
+        distances = [np.linalg.norm(sequence[index + k].T_world_cam[:3, 3] - sequence[index].T_world_cam[:3, 3])
+                     for k in (-1, 1)]  # fmt: skip
+        np.testing.assert_allclose(motion[:, :3, 3].norm(dim=1).numpy(), np.array(distances) / unit, rtol=1e-4)
+        if min(distances) < 0.1:  # too little motion to tell a right warp from none
+            continue
+        images, depth = sample["images"][None], sample["depth"]
+        depth = torch.where(torch.isfinite(depth), depth, torch.full_like(depth, 100.0)) / unit
+        for j in (1, 2):
+            warped = warp(images[:, j], depth, motion[j - 1][None], sample["K"][None])
+            moved = reprojection_error(warped, images[:, 0]).mean().item()
+            still = reprojection_error(images[:, j], images[:, 0]).mean().item()
+            assert moved < 0.6 * still, (item, sample["flipped"], j, moved, still)
+        checked[sample["flipped"]] += 1
+    assert min(checked.values()) >= 3, checked
+    with pytest.raises(DatasetError, match=r"poses: odometry needs camera poses.*train with poses: network"):
+        MonocularDataset(without_poses(list(sequence)), 96, 128, augment=False, odometry_unit=unit)

@@ -254,3 +254,22 @@ def test_depth_loss_trains_on_a_bag_with_a_depth_topic(tmp_path: Path) -> None:
     events.Reload()
     values = [event.value for event in events.Scalars("train/depth_loss")]
     assert len(values) == 2 and all(0 < value < 1e3 for value in values), values
+
+
+def test_odometry_poses_train_without_a_pose_network_into_a_metric_model(tmp_path: Path) -> None:
+    config = tiny_config("monodepth2", tmp_path, "poses=odometry", "odometry_unit=5.0", "steps=2")
+    task = make_task(config)
+    assert set(task.networks) == {"depth"}  # the known motion replaces the pose network
+    assert (task.metadata.scale_type, task.metadata.scale_factor) == ("metric", 5.0)
+    batch = {k: v[None] for k, v in task.train_set[0].items() if isinstance(v, torch.Tensor)}
+    assert batch["T_source_target"].shape == (1, 2, 4, 4)
+    loss, _ = task.loss(task.networks, batch)
+    loss.backward()
+    assert all(p.grad is not None for p in task.networks["depth"].parameters() if p.requires_grad)
+    run(config, make_task)
+    _, metadata = load_checkpoint(tmp_path / "model.pt")
+    assert (metadata.scale_type, metadata.scale_factor) == ("metric", 5.0)
+    with pytest.raises(ConfigError, match="poses must be network or odometry"):
+        make_task(tiny_config("monodepth2", tmp_path, "poses=gps"))
+    with pytest.raises(ConfigError, match="applies to monodepth2 only"):
+        make_task(tiny_config("mvdepthnet", tmp_path, "poses=odometry"))

@@ -110,6 +110,9 @@ class _SampleDataset(Dataset):
         return resize_depth(frame.depth, self.width, self.height)
 
 
+_MIRROR_X = np.diag([-1.0, 1.0, 1.0, 1.0])  # a horizontal image flip mirrors the camera's x axis
+
+
 class MonocularDataset(_SampleDataset):
     """Monodepth2 samples: a target frame and its neighbours at ``frame_offsets``.
 
@@ -124,6 +127,9 @@ class MonocularDataset(_SampleDataset):
             source frame is at least this far from the target's, by the sequence's poses (Zhou et al.'s
             removal of static frames, which Monodepth2's KITTI split inherits: a target that did not move
             relative to its sources constrains no depth). Needs poses; frames without one are left out.
+        odometry_unit: metres per unit of length; when given, each sample also carries the sources' camera
+            motion from the sequence's poses, with translations in these units (for training with known
+            poses instead of the pose network). Needs poses; frames without one are left out.
 
     A sample is a dict of tensors:
         ``images``: (F, 3, H, W) float32 RGB in [0, 1], target first then the sources in the order of
@@ -131,11 +137,15 @@ class MonocularDataset(_SampleDataset):
         ``images_aug``: the same after the colour jitter (what the networks see);
         ``K``: (3, 3) float32 intrinsics at network size (of the flipped image when flipped);
         ``depth``: (1, H, W) float32 metres of the target (NaN where unknown);
-        ``flipped``: bool; ``index``: the target's index in ``sequence``.
+        ``flipped``: bool; ``index``: the target's index in ``sequence``;
+        with ``odometry_unit``: ``T_source_target`` (F - 1, 4, 4) float32, for each source the transform
+        from target camera coordinates to that source's (of the flipped cameras when flipped), translation
+        in ``odometry_unit`` metres.
 
     Attributes:
         indices: the target index of each sample.
         static: number of frames left out by ``min_translation`` (no pose, or too little motion).
+        unposed: number of frames left out by ``odometry_unit`` (a pose missing at the target or a source).
     """
 
     def __init__(
@@ -147,8 +157,10 @@ class MonocularDataset(_SampleDataset):
         augment: bool = True,
         seed: int = 0,
         min_translation: float = 0.0,
+        odometry_unit: float | None = None,
     ):
         super().__init__(sequence, height, width, augment, seed)
+        self.odometry_unit = odometry_unit
         self.frame_offsets = tuple(int(k) for k in frame_offsets)
         if 0 in self.frame_offsets or len(set(self.frame_offsets)) != len(self.frame_offsets):
             raise DatasetError(f"frame_offsets must be distinct and non-zero (0 is the target), got {frame_offsets}")
@@ -168,28 +180,44 @@ class MonocularDataset(_SampleDataset):
                     f"relative to its source frames at offsets {self.frame_offsets}: lower min_translation"
                 )
             self.indices = moving
+        self.unposed = 0
+        if odometry_unit is not None:
+            if not odometry_unit > 0:
+                raise DatasetError(f"odometry_unit must be a positive number of metres, got {odometry_unit}")
+            poses = self._poses("poses: odometry", "train with poses: network")
+            posed = [i for i in self.indices if all(poses[i + k] is not None for k in (0, *self.frame_offsets))]
+            self.unposed = len(self.indices) - len(posed)
+            if not posed:
+                raise DatasetError(
+                    f"no frame of {describe(sequence)} has poses at itself and its source frames "
+                    f"{self.frame_offsets}: poses: odometry needs them"
+                )
+            self.indices = posed
 
     def _moves(self, index: int, min_translation: float) -> bool:
         """Whether every source frame's camera centre is at least ``min_translation`` metres from the target's."""
-        poses = self._poses()
+        poses = self._poses("min_translation", "set min_translation: 0")
         target = poses[index]
         sources = [poses[index + k] for k in self.frame_offsets]
         if target is None or any(source is None for source in sources):
             return False
         return all(np.linalg.norm(source[:3, 3] - target[:3, 3]) >= min_translation for source in sources)
 
-    def _poses(self) -> list[np.ndarray | None]:
+    def _poses(self, purpose: str, otherwise: str) -> list[np.ndarray | None]:
+        """``T_world_cam`` of every frame of the sequence (None where unknown). ``purpose`` (the option that
+        needs them) and ``otherwise`` (how to do without) go into the error messages."""
         if not hasattr(self, "_pose_cache"):
             if isinstance(self.sequence, TemporalNeighbours):
                 raise DatasetError(
-                    f"min_translation needs the poses of consecutive frames, which {describe(self.sequence)} "
-                    "does not give (a split file picks its frames: filter static frames in the split instead)"
+                    f"{purpose} needs the poses of consecutive frames, which {describe(self.sequence)} "
+                    f"does not give (a split file picks its frames, without poses): {otherwise}"
                 )
             poses = sequence_poses(self.sequence)
             if all(pose is None for pose in poses):
                 raise DatasetError(
-                    f"min_translation needs camera poses, but no frame of {describe(self.sequence)} has one: "
-                    "record odometry in the bag, use a TUM sequence with groundtruth.txt, or set min_translation: 0"
+                    f"{purpose} needs camera poses, but no frame of {describe(self.sequence)} has one: "
+                    "record odometry in the bag, use a TUM sequence with groundtruth.txt, add poses.txt to an "
+                    f"image folder, or {otherwise}"
                 )
             self._pose_cache = poses
         return self._pose_cache
@@ -211,7 +239,7 @@ class MonocularDataset(_SampleDataset):
         if flip:
             rgb, depth, camera = rgb[:, :, ::-1], depth[:, ::-1], flipped_camera(camera)
         images = torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 255.0
-        return {
+        sample = {
             "images": images,
             "images_aug": images.clone() if jitter is None else jitter(images),
             "K": torch.from_numpy(camera.K.astype(np.float32)),
@@ -219,6 +247,23 @@ class MonocularDataset(_SampleDataset):
             "flipped": flip,
             "index": index,
         }
+        if self.odometry_unit is not None:
+            sample["T_source_target"] = self._source_motion(index, flip)
+        return sample
+
+    def _source_motion(self, index: int, flipped: bool) -> torch.Tensor:
+        """(F - 1, 4, 4) float32 ``T_source_target = T_world_source^-1 T_world_target`` per source, translation
+        in ``odometry_unit`` metres; mirrored (``M T M``, ``M = diag(-1, 1, 1, 1)``) for a flipped sample."""
+        poses = self._poses("poses: odometry", "train with poses: network")
+        target = poses[index]
+        motions = []
+        for offset in self.frame_offsets:
+            motion = invert_transform(poses[index + offset]) @ target
+            motion[:3, 3] /= self.odometry_unit
+            if flipped:
+                motion = _MIRROR_X @ motion @ _MIRROR_X
+            motions.append(motion)
+        return torch.from_numpy(np.stack(motions).astype(np.float32))
 
 
 class MultiViewDataset(_SampleDataset):

@@ -72,6 +72,13 @@ class TrainConfig:
         automask, min_reprojection: Monodepth2 auto-masking and per-pixel minimum reprojection.
         min_translation: Monodepth2 training samples whose target moved less than this (metres) relative
             to a source frame are left out (static frames; needs poses: 0 keeps every frame).
+        poses: Monodepth2 only: where the camera motion between frames comes from, ``network`` (the pose
+            network, as Monodepth2) or ``odometry`` (the data's poses: synthetic, TUM ``groundtruth.txt``, bag
+            odometry, a folder's ``poses.txt``; no pose network is trained, and the depth comes out metric).
+        odometry_unit: with ``poses: odometry``, metres per unit of the network's depth while training: the
+            network's depth range is 0.1-100 units and it starts near 0.2, so 10 (1-1000 m, small first
+            warps) suits streets and corridors; lower it for close-range scenes. The model's metadata gets it
+            as the ``scale_factor`` that makes its depth metres.
         depth_loss: Monodepth2 only: ``none`` (self-supervised) or a ground-truth depth term added on every
             scale, ``eigen``, ``megadepth``, ``midas`` (relative) or ``huber``, ``berhu`` (metric), weighted by
             ``depth_loss_weight`` (see depth_ros.train.depth_supervision; needs data with depth).
@@ -100,6 +107,8 @@ class TrainConfig:
     automask: bool = True
     min_reprojection: bool = True
     min_translation: float = 0.0
+    poses: str = "network"
+    odometry_unit: float = 10.0
     depth_loss: str = "none"
     depth_loss_weight: float = 1.0
 

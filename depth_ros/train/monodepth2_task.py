@@ -8,7 +8,8 @@ moved into each source camera and projected; the *un-augmented* source image is 
 (bilinear, border padding, ``align_corners=True`` with the matching pixel-to-grid mapping). The loss per
 pixel is the minimum over sources of ``0.85 SSIM + 0.15 L1`` with auto-masking against the unwarped
 sources, plus edge-aware smoothness of the mean-normalised disparity weighted ``1e-3 / 2^s``, averaged
-over scales. Optionally (``depth_loss``) a ground-truth depth term on each scale's full-resolution depth
+over scales. With ``poses: odometry`` the batch's known camera motion replaces the pose network.
+Optionally (``depth_loss``) a ground-truth depth term on each scale's full-resolution depth
 joins it (not part of Monodepth2: for data that has depth, see depth_ros.train.depth_supervision).
 """
 
@@ -46,7 +47,8 @@ class Monodepth2Loss:
 
     Batch: ``images`` (B, F, 3, H, W) in [0, 1], target first then the sources in ``frame_offsets`` order;
     ``images_aug`` (the same, colour-jittered, fed to the networks); ``K`` (B, 3, 3) at network size;
-    with ``depth_loss``: ``depth`` (B, 1, H, W) metres, NaN where unknown.
+    with ``depth_loss``: ``depth`` (B, 1, H, W) metres, NaN where unknown; with known camera motion
+    (``poses: odometry``): ``T_source_target`` (B, F - 1, 4, 4), used instead of the pose network.
     """
 
     def __init__(self, frame_offsets: list[int], smoothness: float, automask: bool, min_reprojection: bool,
@@ -84,7 +86,10 @@ class Monodepth2Loss:
         height, width = images.shape[-2:]
         target = images[:, 0]
         disparities = networks["depth"](augmented[:, 0])
-        poses = self.source_poses(networks["pose"], augmented)
+        if "T_source_target" in batch:  # known camera motion (poses: odometry) instead of the pose network
+            poses = list(batch["T_source_target"].unbind(1))
+        else:
+            poses = self.source_poses(networks["pose"], augmented)
         sources = range(1, images.shape[1])
         identity = [reprojection_error(images[:, j], target) for j in sources] if self.automask else None
         total = supervised = target.new_zeros(())

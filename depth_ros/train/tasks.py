@@ -1,8 +1,9 @@
 """The two trainers as :class:`~depth_ros.train.loop.Task` objects: networks, data, loss and validation.
 
-* ``monodepth2``: self-supervised from monocular video (:mod:`depth_ros.train.monodepth2_task`),
-  optionally with a ground-truth depth term (``depth_loss``); validation reports the standard metrics
-  with per-image median scaling (its depth is relative).
+* ``monodepth2``: self-supervised from monocular video (:mod:`depth_ros.train.monodepth2_task`), with
+  the pose network or the data's poses (``poses: odometry``, metric depth), optionally with a
+  ground-truth depth term (``depth_loss``); validation reports the standard metrics with per-image
+  median scaling (relative depth) or without (with odometry poses).
 * ``mvdepthnet``: supervised multi-scale L1 on inverse depth (MVDepthNet's loss) with measurement frames
   picked by baseline; validation reports metric depth without scaling.
 """
@@ -125,11 +126,18 @@ def monodepth2_task(config: TrainConfig) -> Task:
     from depth_ros.data.training_samples import MonocularDataset
 
     variant = {"num_layers": 18, "width": 1.0, "decoder_width": 1.0, "with_fc": False, **config.model}
+    if config.poses not in ("network", "odometry"):
+        raise ConfigError(f"poses must be network or odometry, got {config.poses!r}")
+    odometry = config.poses == "odometry"
     depth = Monodepth2(**variant)
-    pose = Monodepth2Pose(variant["num_layers"], variant["width"], with_fc=False, frames=1)
+    networks: dict[str, nn.Module] = {"depth": depth}
+    if not odometry:
+        networks["pose"] = Monodepth2Pose(variant["num_layers"], variant["width"], with_fc=False, frames=1)
     metadata = monodepth2_metadata(
         variant, config.height, config.width, False, f"depth_ros trainer, seed {config.seed}"
     )
+    if odometry:  # known metric motion in odometry_unit metres: the depth is metric after that factor
+        metadata = metadata.replace(scale_type="metric", scale_factor=config.odometry_unit)
 
     def dataset(seeds: list[int], training: bool) -> Dataset:
         """Training samples (augmented, static frames left out per ``min_translation``) or validation ones (all)."""
@@ -143,6 +151,7 @@ def monodepth2_task(config: TrainConfig) -> Task:
                     augment=training,
                     seed=config.seed,
                     min_translation=config.min_translation if training else 0.0,
+                    odometry_unit=config.odometry_unit if training and odometry else None,
                 )
                 for sequence in frame_sequences(config.data, seeds, config.height, config.width)
             ],
@@ -160,18 +169,18 @@ def monodepth2_task(config: TrainConfig) -> Task:
         return inference_graph(depth, metadata)(batch["images"][:, 0] * 255.0)
 
     def validate(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> dict[str, float]:
-        return _validation_metrics(predict, data, device, metadata, median_scaling=True)
+        return _validation_metrics(predict, data, device, metadata, median_scaling=not odometry)
 
     def examples(networks: dict[str, nn.Module], data: Dataset, device: torch.device) -> np.ndarray:
         def rgb(batch: Batch) -> np.ndarray:
             return (batch["images"][:, 0].permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
 
-        return _example_picture(predict, rgb, data, device, metadata, median_scaling=True)
+        return _example_picture(predict, rgb, data, device, metadata, median_scaling=not odometry)
 
     train_set = dataset(config.data.seeds, True)
     if supervision is not None:
         _check_has_depth(train_set, config)
-    return Task({"depth": depth, "pose": pose}, metadata, train_set, validation, loss, validate, examples=examples)
+    return Task(networks, metadata, train_set, validation, loss, validate, examples=examples)
 
 
 def _check_has_depth(train_set: Dataset, config: TrainConfig) -> None:
@@ -211,6 +220,8 @@ def mvdepthnet_task(config: TrainConfig) -> Task:
             f"depth_loss: {config.depth_loss} applies to monodepth2 only; mvdepthnet trains with its own "
             "supervised loss (multi-scale L1 on inverse depth): remove depth_loss"
         )
+    if config.poses != "network":
+        raise ConfigError(f"poses: {config.poses} applies to monodepth2 only (mvdepthnet always uses the data's poses)")
     variant = {"width": 1.0, "planes": 64, **config.model}
     network = MVDepthNet(**variant)
     metadata = mvdepthnet_metadata(variant, config.height, config.width, f"depth_ros trainer, seed {config.seed}")
