@@ -331,6 +331,10 @@ def test_launch_remaps_names_the_nodes_subscribe_to() -> None:
         for module in ("depth_node.py", "odometry_input.py")
         for topic in topic_names(ROS / module, "create_subscription")
     }
+    # the image is subscribed to by the name _image_topic resolves (input_qos auto looks its publishers up by it)
+    (image_topic,) = [f for f in ast.walk(parse(ROS / "depth_node.py")) if getattr(f, "name", "") == "_image_topic"]
+    resolved = calls(image_topic, "resolve_topic_name")
+    subscribed |= {call.args[0].value for call in resolved if isinstance(call.args[0], ast.Constant)}
     remapped = set(launch_constants()["TOPICS"])
     assert remapped <= subscribed, remapped - subscribed
 

@@ -22,6 +22,7 @@ pytest.importorskip("rclpy", reason="rclpy is not installed (no ROS 2 and no ROS
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
 from rclpy.parameter import Parameter
+from rclpy.qos import ReliabilityPolicy
 from ros_graph import RosGraph, wait_for
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
@@ -35,6 +36,7 @@ from depth_ros.ros.bag_player import BagPlayer
 from depth_ros.ros.messages import camera_info_message, rgb_image_message, stamp_ns
 from depth_ros.ros.mono_node import MonoDepthNode
 from depth_ros.ros.multiview_node import MultiViewDepthNode
+from depth_ros.ros.qos import qos_profile
 
 pytestmark = pytest.mark.ros
 
@@ -255,6 +257,50 @@ def test_mono_node_survives_bad_input_and_recovers(graph, corridor) -> None:
     assert 0 < received <= 100
     assert after.dropped > before.dropped  # latest frame wins; the replaced ones are counted
     assert after.published - before.published == received - (after.dropped - before.dropped)
+    graph.remove(node)
+
+
+def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
+    """input_qos auto: no image subscription before a publisher exists; reliable for reliable publishers, so
+    that 640x480 images from another process (over the ~0.5 MB above which best effort loses nearly all of them
+    with Fast DDS defaults: see depth_ros.ros.qos) all arrive; best effort while a best-effort publisher is
+    there too, and reliable again once it leaves (with no publisher left, it stays as it was)."""
+    topic = "/qos/in/image"
+    node = graph.add(
+        MonoDepthNode(context=graph.context, namespace="qos", cli_args=remaps(image=topic, camera_info="/qos/in/info"))
+    )
+
+    def subscribed() -> list:
+        return [info.qos_profile.reliability for info in graph.probe.get_subscriptions_info_by_topic(topic)]
+
+    time.sleep(1.0)
+    assert subscribed() == [] and node.input_publishers() == 0
+    depth = graph.listen(Image, "/qos/depth/image")
+    count = 10
+    camera = [sys.executable, str(Path(__file__).with_name("camera_process.py")), topic, "/qos/in/info"]
+    result = subprocess.run([*camera, "640", "480", str(count), "5"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and f"sent {count}" in result.stdout, result.stderr
+    assert subscribed() == [ReliabilityPolicy.RELIABLE]
+    settle(node)
+    snapshot = node.stats.snapshot()
+    assert snapshot.received == count, f"{snapshot.received} of {count} 640x480 images arrived"
+    assert snapshot.published > 0 and wait_for(lambda: len(depth) == snapshot.published, 10.0)
+
+    reliable = graph.publisher(Image, topic)  # the camera process has gone: the node keeps its subscription
+    assert wait_for(lambda: reliable.get_subscription_count() > 0, 20.0)
+    assert subscribed() == [ReliabilityPolicy.RELIABLE]
+    best_effort = graph.probe.create_publisher(Image, topic, qos_profile("sensor_data"))
+    assert wait_for(lambda: subscribed() == [ReliabilityPolicy.BEST_EFFORT], 10.0), subscribed()
+    infos = graph.publisher(CameraInfo, "/qos/in/info")
+    assert wait_for(lambda: best_effort.get_subscription_count() and infos.get_subscription_count(), 20.0)
+    frame, now = corridor.frame(11), graph.probe.get_clock().now().nanoseconds
+    infos.publish(camera_info_message(frame.camera, _header(now)))
+    time.sleep(0.3)
+    best_effort.publish(_image(frame.rgb, now))  # 147 kB: best effort carries it
+    assert wait_for(lambda: stamp_ns(depth[-1].header.stamp) == now, 20.0)
+    graph.probe.destroy_publisher(best_effort)
+    assert wait_for(lambda: subscribed() == [ReliabilityPolicy.RELIABLE], 10.0), subscribed()
+    assert node.stats.snapshot().failed == {}
     graph.remove(node)
 
 

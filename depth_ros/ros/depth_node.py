@@ -5,7 +5,10 @@ Topics (relative names, so namespaces and remapping work):
 * in: ``image`` (``sensor_msgs/Image`` rgb8, bgr8, rgba8, bgra8, mono8) or, with ``image_transport:=compressed``,
   ``<image>/compressed`` (``sensor_msgs/CompressedImage``, image_transport's name: the ``image`` topic after
   remapping, plus ``/compressed``); ``camera_info`` (the newest one is used; its size
-  must match the image's).
+  must match the image's). With ``input_qos:=auto`` (the default) the image subscription is made once a
+  publisher of the image topic exists, reliable when every publisher is reliable (large images are then
+  resent, not lost: see :mod:`depth_ros.ros.qos`) and best effort otherwise, and follows the publishers when
+  they change; camera_info (and odometry) are best effort.
 * out: ``depth/image`` (32FC1 metres, NaN = no estimate, REP 117/118), ``depth/camera_info`` (K and P at the
   depth's resolution), ``depth/points`` (organised ``PointCloud2`` in depth_image_proc's layout) and
   ``depth/colored`` (rgb8 preview); every output carries the input image's header (stamp and frame_id).
@@ -50,7 +53,7 @@ from depth_ros.ros.messages import (
     stamp_ns,
 )
 from depth_ros.ros.parameters import ParameterSpec, declare_parameters
-from depth_ros.ros.qos import QOS_CHOICES, qos_profile
+from depth_ros.ros.qos import INPUT_QOS_CHOICES, QOS_CHOICES, image_reliability, qos_profile, small_input_qos
 from depth_ros.ros.statistics import NodeStatistics, Snapshot
 from depth_ros.ros.throttled_log import ThrottledLog
 from depth_ros.runtime.engine import DepthEngine, open_engine
@@ -77,7 +80,13 @@ COMMON_PARAMETERS = (
         "raw: sensor_msgs/Image on 'image'; compressed: sensor_msgs/CompressedImage on 'image/compressed'",
         choices=("raw", "compressed"),
     ),
-    ParameterSpec("input_qos", "sensor_data", "QoS of the inputs (best effort matches every publisher)", QOS_CHOICES),
+    ParameterSpec(
+        "input_qos",
+        "auto",
+        "QoS of the inputs; auto: the image reliable when all its publishers are (large images are resent, not "
+        "lost), else best effort, camera_info and odometry best effort; sensor_data: all best effort",
+        INPUT_QOS_CHOICES,
+    ),
     ParameterSpec(
         "output_qos", "reliable", "QoS of the outputs (reliable serves both kinds of subscriber)", QOS_CHOICES
     ),
@@ -141,10 +150,12 @@ class DepthNode(LifecycleNode):
         self._worker: threading.Thread | None = None
         self._configured: list[Any] = []  # what configure created, destroyed by cleanup
         self._activated: list[Any] = []  # what activate created, destroyed by deactivate
+        self._image_subscription: Any = None  # made by activate, or once a publisher exists (input_qos auto)
+        self._image_qos = ""
         self.params = declare_parameters(self, COMMON_PARAMETERS + specs)
         self.stats = NodeStatistics()
         self.log = ThrottledLog(self.get_logger())
-        self.input_qos = qos_profile(str(self.params["input_qos"]))
+        self.input_qos = small_input_qos(str(self.params["input_qos"]))
         self._camera: PinholeCamera | DepthRosError | None = None
         self.configure_error: Exception | None = None
         self._reported = Snapshot()
@@ -175,15 +186,14 @@ class DepthNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self.params["image_transport"] == "compressed":
-            # image_transport's naming: "<image topic, after remapping>/compressed"
-            compressed = self.resolve_topic_name("image") + "/compressed"
-            image = self.create_subscription(CompressedImage, compressed, self._on_image, self.input_qos)
-        else:
-            image = self.create_subscription(Image, "image", self._on_image, self.input_qos)
         info = self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, self.input_qos)
         timer = self.create_timer(float(self.params["diagnostics_period"]), self._report)
-        self._activated = [image, info, timer]
+        self._activated = [info, timer]
+        self._follow_image_publishers()
+        if self.params["input_qos"] == "auto":
+            if self._image_subscription is None:
+                self.get_logger().info(f"waiting for a publisher on {self._image_topic()} (input_qos auto)")
+            self._activated.append(self.create_timer(0.5, self._follow_image_publishers))
         self._slot = LatestFrameSlot()
         self._worker = threading.Thread(target=self._work, name=f"{self.get_name()} inference", daemon=True)
         self._worker.start()
@@ -209,8 +219,8 @@ class DepthNode(LifecycleNode):
         if self._worker is not None:
             self._worker.join(timeout=10.0)
             self._worker = None
-        self._destroy(self._activated)
-        self._activated = []
+        self._destroy([*self._activated, self._image_subscription])
+        self._activated, self._image_subscription, self._image_qos = [], None, ""
 
     def _destroy(self, entities: Any) -> None:
         for entity in entities:
@@ -264,8 +274,10 @@ class DepthNode(LifecycleNode):
         :meth:`extra_inputs`): 0 until DDS discovery has connected a publisher to each, and while inactive.
         Discovery is not symmetric: a publisher can see this node's subscription before the subscription
         sees the publisher, and best-effort messages sent in between are lost."""
-        inputs = [*self._activated[:2], *self.extra_inputs()]  # activate creates image and camera_info first
-        return min((sub.get_publisher_count() for sub in inputs), default=0) if self._activated else 0
+        if self._image_subscription is None:
+            return 0
+        inputs = [self._image_subscription, self._activated[0], *self.extra_inputs()]  # [0]: camera_info
+        return min(sub.get_publisher_count() for sub in inputs)
 
     def extra_inputs(self) -> list[Any]:
         """Subscriptions besides the camera's that the node needs (e.g. odometry)."""
@@ -274,6 +286,33 @@ class DepthNode(LifecycleNode):
     def destroy_node(self) -> None:
         self._stop()
         super().destroy_node()
+
+    # -------------------------------------------------------------------------------------------- image input
+    def _image_topic(self) -> str:
+        """The image subscription's topic, fully resolved (remaps applied)."""
+        topic = self.resolve_topic_name("image")
+        # image_transport's naming: "<image topic, after remapping>/compressed"
+        return topic + "/compressed" if self.params["image_transport"] == "compressed" else topic
+
+    def _follow_image_publishers(self) -> None:
+        """(Re)subscribe to the image with the QoS ``input_qos`` asks for (with ``auto``: the one that
+        :func:`~depth_ros.ros.qos.image_reliability` picks for the topic's publishers now); nothing when it is
+        the current one, or when ``auto`` finds no publisher yet."""
+        setting, topic = str(self.params["input_qos"]), self._image_topic()
+        wanted = setting if setting != "auto" else image_reliability(self.get_publishers_info_by_topic(topic))
+        if wanted is None or wanted == self._image_qos:
+            return
+        message = CompressedImage if self.params["image_transport"] == "compressed" else Image
+        previous = self._image_subscription
+        self._image_subscription = self.create_subscription(message, topic, self._on_image, qos_profile(wanted))
+        self._image_qos = wanted
+        reliability = "reliable" if wanted == "reliable" else "best effort"
+        if previous is None:
+            if setting == "auto":
+                self.get_logger().info(f"subscribed to {topic} {reliability}, as its publishers offer")
+            return
+        self.destroy_subscription(previous)
+        self.get_logger().warning(f"the publishers of {topic} changed their QoS: subscribed again, {reliability}")
 
     # -------------------------------------------------------------------------------------------- callbacks
     def _on_image(self, msg: Image | CompressedImage) -> None:

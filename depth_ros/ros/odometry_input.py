@@ -26,7 +26,7 @@ from depth_ros.pipeline.frame import FrameSkipped
 from depth_ros.pipeline.pose_buffer import IMAGE_TOO_NEW, PoseBuffer
 from depth_ros.ros.messages import pose_from_odometry, pose_from_pose_stamped
 from depth_ros.ros.parameters import ParameterSpec, ParameterValueError
-from depth_ros.ros.qos import qos_profile
+from depth_ros.ros.qos import small_input_qos
 from depth_ros.ros.statistics import NodeStatistics
 from depth_ros.ros.throttled_log import ThrottledLog
 
@@ -79,7 +79,7 @@ class OdometryInput:
         message, self._read = (Odometry, pose_from_odometry) if odometry else (PoseStamped, pose_from_pose_stamped)
         # Odometry is small and frequent (50-200 Hz): keep a burst of it rather than only the newest message.
         self.subscription = node.create_subscription(
-            message, "odom", self._on_odometry, qos_profile(str(params["input_qos"]), depth=50)
+            message, "odom", self._on_odometry, small_input_qos(str(params["input_qos"]), depth=50)
         )
 
     def _on_odometry(self, msg: Any) -> None:
