@@ -1,16 +1,19 @@
 """The mono node over real rclpy and DDS on loopback, against its own engine measured in the same run.
 
     .venv/bin/python benchmarks/node_overhead.py [--seconds 10] [--width 320 --height 256] [--threads 2]
+        [--input-qos auto|sensor_data|reliable]
 
 * Engine: the shipped lite Monodepth2 opened as the node opens it (``backend=auto``: ONNX Runtime on the
   CPU), ``DepthEngine.infer`` timed alone (median after warm-up): the reference.
 * Node: ``depth-ros run mono`` in its own process (as on a robot); this process plays the camera (a
-  synthetic frame at the given size, rgb8, with camera_info) and subscribes to depth/image and
-  depth/points (so the point cloud is built and published).
+  synthetic frame at the given size, rgb8, with camera_info; reliable, as ``ros2 bag play`` and most drivers)
+  and subscribes to depth/image and depth/points (so the point cloud is built and published); the node's
+  ``input_qos`` is the given one.
   - overhead: at 5 Hz (the node is never busy), the node's per-frame time on its inference thread
     (conversion, resize, inference, point cloud, publishing) minus its inference time, from /diagnostics,
     as a fraction of the engine's reference time. Target: at most 10%.
-  - latency: image stamp (set when published) -> depth received here, median and p90, at 5 Hz.
+  - latency: image stamp (set when published) -> depth received here, median and p90, at 5 Hz; with how many
+    of the images sent came back as depth (an image lost by DDS on the way gives none).
   - throughput: the camera publishes at 1.5x the engine's rate; depth/image messages received per
     second vs the engine's rate. Target: at least 0.9x. The node's inference and overhead times over its
     last 100 frames of this phase are printed too (a busy node runs with warm caches; at 5 Hz every frame
@@ -40,6 +43,7 @@ from depth_ros.models import Monodepth2
 from depth_ros.models.checkpoints import monodepth2_metadata, save_checkpoint
 from depth_ros.resources import shipped_weights
 from depth_ros.ros.messages import stamp_ns
+from depth_ros.ros.qos import INPUT_QOS_CHOICES
 from depth_ros.runtime.benchmark import measure_engines
 from depth_ros.runtime.engine import example_inputs, open_engine
 
@@ -62,11 +66,12 @@ def engine_reference_ms(model: Path, threads: int, iterations: int) -> float:
     return latency.median_ms
 
 
-def start_node(model: Path, threads: int) -> subprocess.Popen:
+def start_node(model: Path, threads: int, input_qos: str) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "depth_ros.cli", "run", "mono", "--ros-args", "-r", "__ns:=/bench",
         "-r", f"image:={CAMERA}/image_raw", "-r", f"camera_info:={CAMERA}/camera_info",
-        "-p", f"threads:={threads}", "-p", f"model:={model}", "-p", "diagnostics_period:=0.5", "--log-level", "warn",
+        "-p", f"threads:={threads}", "-p", f"model:={model}", "-p", f"input_qos:={input_qos}",
+        "-p", "diagnostics_period:=0.5", "--log-level", "warn",
     ]  # fmt: skip
     return subprocess.Popen(command, env=os.environ.copy())
 
@@ -141,6 +146,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2, help="inference threads of the engine and the node")
+    parser.add_argument("--input-qos", default="auto", choices=INPUT_QOS_CHOICES, help="the node's input_qos")
     parser.add_argument(
         "--full-size",
         action="store_true",
@@ -152,7 +158,7 @@ def main() -> None:
     model = full_size_model(Path(folder.name)) if args.full_size else shipped_weights("monodepth2")
     reference = engine_reference_ms(model, args.threads, 30 if args.full_size else 300)
     graph = RosGraph()
-    node = start_node(model, args.threads)
+    node = start_node(model, args.threads, args.input_qos)
     try:
         camera, receiver = Camera(graph, args.width, args.height), Receiver(graph)
         assert wait_for(lambda: camera.image_pub.get_subscription_count() > 0, 60.0), "the node did not start"
@@ -199,7 +205,8 @@ def main() -> None:
         ("busy node: overhead", f"{busy_overhead:7.2f} ms = {busy_overhead / reference:.0%} of the engine"),
     ]
     kind = "full-size (random weights)" if args.full_size else "shipped lite"
-    print(f"\nmono node, {kind} Monodepth2, camera {args.width}x{args.height} rgb8, {args.threads} threads")
+    setup = f"camera {args.width}x{args.height} rgb8, {args.threads} threads, input_qos {args.input_qos}"
+    print(f"\nmono node, {kind} Monodepth2, {setup}")
     for name, value in rows:
         print(f"{name:34s} {value}")
 
