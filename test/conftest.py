@@ -76,6 +76,14 @@ def sample_bag(storage: str, sequence: SyntheticSequence, tmp_path_factory: pyte
 
 
 @pytest.fixture(scope="session")
+def mcap_bag(sequence: SyntheticSequence, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same bag, mcap only, for tests that need one bag rather than one per storage. (Overriding
+    ``storage`` with a session-scoped ``parametrize`` instead shares pytest's cache of ``sample_bag``: run
+    first, it handed the sqlite3 test of test_bags.py the mcap bag.) Do not modify it."""
+    return write_sample_bag(tmp_path_factory.mktemp("sample_mcap_only") / "bag", sequence)
+
+
+@pytest.fixture(scope="session")
 def bgr8_bag(sequence: SyntheticSequence, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same recording with bgr8 colour images (mcap)."""
     return write_sample_bag(tmp_path_factory.mktemp("sample_bgr8") / "bag", sequence, encoding="bgr8")

@@ -294,10 +294,9 @@ class ScaledTruth:
         return DepthResult(depth, camera, rgb, timings={"inference": 0.002, "postprocess": 0.001})
 
 
-@pytest.mark.parametrize("storage", ["mcap"], scope="session")
-def test_replay_of_a_constant_factor_gives_its_exact_metrics(sample_bag: Path, frames) -> None:
+def test_replay_of_a_constant_factor_gives_its_exact_metrics(mcap_bag: Path, frames) -> None:
     truth = {frame.stamp_ns: frame.depth for frame in frames}
-    reader = BagReader(sample_bag)
+    reader = BagReader(mcap_bag)
     models = [ReplayModel("perfect", ScaledTruth(truth, 1.0), "oracle"), ReplayModel("k", ScaledTruth(truth, K), "k")]
     perfect, scaled = replay(reader, models, open_ground_truth(reader), SETTINGS, progress=False)
     assert len(perfect.frames) == len(scaled.frames) == len(frames) and not perfect.skipped
@@ -309,10 +308,9 @@ def test_replay_of_a_constant_factor_gives_its_exact_metrics(sample_bag: Path, f
     assert 1 <= len(scaled.examples) <= 4 and set(scaled.examples) == set(perfect.examples)
 
 
-@pytest.mark.parametrize("storage", ["mcap"], scope="session")
-def test_predictions_made_elsewhere_are_evaluated_against_the_bag(sample_bag: Path, frames) -> None:
+def test_predictions_made_elsewhere_are_evaluated_against_the_bag(mcap_bag: Path, frames) -> None:
     """The live path: predictions by stamp (every other frame), ground truth from the bag."""
-    reader = BagReader(sample_bag)
+    reader = BagReader(mcap_bag)
     predictions = {frame.stamp_ns: _scaled_prediction(frame.depth, K, frame.camera) for frame in frames[::2]}
     truths = ground_truths(reader, open_ground_truth(reader))
     result = evaluate_predictions("live", predictions, truths, SETTINGS)
@@ -367,9 +365,8 @@ def _assert_one_error_line(status: int, err: str, *fragments: str) -> None:
         assert fragment in lines[0], (fragment, lines[0])
 
 
-@pytest.mark.parametrize("storage", ["mcap"], scope="session")
-def test_missing_image_topic_names_the_topic_and_what_the_bag_has(sample_bag: Path, capsys) -> None:
-    status, _, err = _run_eval(capsys, sample_bag, "--image-topic", "/front/image")
+def test_missing_image_topic_names_the_topic_and_what_the_bag_has(mcap_bag: Path, capsys) -> None:
+    status, _, err = _run_eval(capsys, mcap_bag, "--image-topic", "/front/image")
     _assert_one_error_line(status, err, "no image topic '/front/image'", "/camera/image_raw [sensor_msgs/msg/Image]")
 
 
@@ -379,16 +376,14 @@ def test_bag_without_ground_truth_says_so(build_bag, tmp_path: Path, capsys) -> 
     _assert_one_error_line(status, err, "no ground truth", "/camera/depth/ground_truth", "--lidar-topic", "/odom [")
 
 
-@pytest.mark.parametrize("storage", ["mcap"], scope="session")
-def test_truncated_bag_is_a_clean_error(sample_bag: Path, tmp_path: Path, capsys) -> None:
-    bag = copy_truncated(sample_bag, tmp_path / "cut")
+def test_truncated_bag_is_a_clean_error(mcap_bag: Path, tmp_path: Path, capsys) -> None:
+    bag = copy_truncated(mcap_bag, tmp_path / "cut")
     status, _, err = _run_eval(capsys, bag)
     _assert_one_error_line(status, err, str(bag), "truncated or corrupt")
 
 
-@pytest.mark.parametrize("storage", ["mcap"], scope="session")
-def test_missing_lidar_topic_is_a_clean_error(sample_bag: Path, capsys) -> None:
-    status, _, err = _run_eval(capsys, sample_bag, "--lidar-topic", "/velodyne_points")
+def test_missing_lidar_topic_is_a_clean_error(mcap_bag: Path, capsys) -> None:
+    status, _, err = _run_eval(capsys, mcap_bag, "--lidar-topic", "/velodyne_points")
     _assert_one_error_line(status, err, "'/velodyne_points'", "is not in it", "PointCloud2")
 
 
@@ -407,10 +402,9 @@ def _numbers(value) -> list[float]:
     return [value] if isinstance(value, int | float) and not isinstance(value, bool) else []
 
 
-@pytest.mark.parametrize("storage", ["mcap"], scope="session")
-def test_eval_both_models_on_the_sample_bag_writes_the_report(sample_bag: Path, tmp_path: Path, capsys) -> None:
+def test_eval_both_models_on_the_sample_bag_writes_the_report(mcap_bag: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "report"
-    status, stdout, err = _run_eval(capsys, sample_bag, "--model", "both", "--report", out)
+    status, stdout, err = _run_eval(capsys, mcap_bag, "--model", "both", "--report", out)
     assert status == 0, err
     data = json.loads((out / "metrics.json").read_text())
     assert list(data["models"]) == ["mono", "multiview"]
@@ -430,16 +424,13 @@ def test_eval_both_models_on_the_sample_bag_writes_the_report(sample_bag: Path, 
 
 
 @pytest.mark.ros
-@pytest.mark.parametrize("storage", ["mcap"], scope="session")
-def test_live_eval_faster_than_the_node_reports_the_dropped_frames(sample_bag: Path, tmp_path: Path, capsys) -> None:
+def test_live_eval_faster_than_the_node_reports_the_dropped_frames(mcap_bag: Path, tmp_path: Path, capsys) -> None:
     pytest.importorskip("rclpy", reason="rclpy is not installed (no ROS 2 and no ROS 2 wheels)")
     from depth_ros.ros.live_replay import DROPPED, NOT_RECEIVED
 
     out = tmp_path / "live"
     # 1.2 s of recording played in 60 ms: the multiview network (about 0.1 s per frame) cannot keep up
-    status, stdout, err = _run_eval(
-        capsys, sample_bag, "--live", "--rate", "20", "--model", "multiview", "--report", out
-    )
+    status, stdout, err = _run_eval(capsys, mcap_bag, "--live", "--rate", "20", "--model", "multiview", "--report", out)
     model = json.loads((out / "metrics.json").read_text())["models"]["live multiview"]
     skipped = model["frames_skipped"]
     assert skipped.get(DROPPED, 0) + skipped.get(NOT_RECEIVED, 0) > 0, skipped  # reported, not hidden
@@ -447,13 +438,10 @@ def test_live_eval_faster_than_the_node_reports_the_dropped_frames(sample_bag: P
     assert status in (0, 2) and "live multiview" in stdout, err
 
 
-@pytest.mark.parametrize("storage", ["mcap"], scope="session")
-def test_two_backends_side_by_side_give_one_table_and_the_same_numbers(
-    sample_bag: Path, tmp_path: Path, capsys
-) -> None:
+def test_two_backends_side_by_side_give_one_table_and_the_same_numbers(mcap_bag: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "backends"
     status, stdout, err = _run_eval(
-        capsys, sample_bag, "--model", "mono", "--backend", "pytorch", "onnxruntime", "--report", out
+        capsys, mcap_bag, "--model", "mono", "--backend", "pytorch", "onnxruntime", "--report", out
     )
     assert status == 0, err
     models = json.loads((out / "metrics.json").read_text())["models"]
