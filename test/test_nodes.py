@@ -266,8 +266,14 @@ def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
     with Fast DDS defaults: see depth_ros.ros.qos) all arrive; best effort while a best-effort publisher is
     there too, and reliable again once it leaves (with no publisher left, it stays as it was)."""
     topic = "/qos/in/image"
+    diagnostics = graph.listen(DiagnosticArray, "/diagnostics")
     node = graph.add(
-        MonoDepthNode(context=graph.context, namespace="qos", cli_args=remaps(image=topic, camera_info="/qos/in/info"))
+        MonoDepthNode(
+            context=graph.context,
+            namespace="qos",
+            cli_args=remaps(image=topic, camera_info="/qos/in/info"),
+            parameter_overrides=parameters(diagnostics_period=0.2),
+        )
     )
 
     def subscribed() -> list:
@@ -302,6 +308,14 @@ def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
     assert wait_for(lambda: subscribed() == [ReliabilityPolicy.RELIABLE], 10.0), subscribed()
     assert node.stats.snapshot().failed == {}
     graph.remove(node)
+    reported = [
+        {v.key: v.value for v in status.values}["image_input"]
+        for array in diagnostics
+        for status in array.status
+        if status.name.startswith("/qos/mono_depth_node")
+    ]
+    assert reported[0] == f"{topic}, not subscribed: no publisher yet (input_qos auto)"
+    assert {f"{topic}, reliable", f"{topic}, best effort"} <= set(reported)
 
 
 def _odometry(stamp: int, T: np.ndarray) -> Odometry:

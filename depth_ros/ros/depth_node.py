@@ -53,7 +53,14 @@ from depth_ros.ros.messages import (
     stamp_ns,
 )
 from depth_ros.ros.parameters import ParameterSpec, declare_parameters
-from depth_ros.ros.qos import INPUT_QOS_CHOICES, QOS_CHOICES, image_reliability, qos_profile, small_input_qos
+from depth_ros.ros.qos import (
+    INPUT_QOS_CHOICES,
+    QOS_CHOICES,
+    image_reliability,
+    qos_profile,
+    reliability_in_words,
+    small_input_qos,
+)
 from depth_ros.ros.statistics import NodeStatistics, Snapshot
 from depth_ros.ros.throttled_log import ThrottledLog
 from depth_ros.runtime.engine import DepthEngine, open_engine
@@ -294,6 +301,12 @@ class DepthNode(LifecycleNode):
         # image_transport's naming: "<image topic, after remapping>/compressed"
         return topic + "/compressed" if self.params["image_transport"] == "compressed" else topic
 
+    def _image_input(self) -> str:
+        """The image topic and its subscription's reliability, or why there is none, for /diagnostics."""
+        if self._image_qos:
+            return f"{self._image_topic()}, {reliability_in_words(self._image_qos)}"
+        return f"{self._image_topic()}, not subscribed: no publisher yet (input_qos auto)"
+
     def _follow_image_publishers(self) -> None:
         """(Re)subscribe to the image with the QoS ``input_qos`` asks for (with ``auto``: the one that
         :func:`~depth_ros.ros.qos.image_reliability` picks for the topic's publishers now); nothing when it is
@@ -306,7 +319,7 @@ class DepthNode(LifecycleNode):
         previous = self._image_subscription
         self._image_subscription = self.create_subscription(message, topic, self._on_image, qos_profile(wanted))
         self._image_qos = wanted
-        reliability = "reliable" if wanted == "reliable" else "best effort"
+        reliability = reliability_in_words(wanted)
         if previous is None:
             if setting == "auto":
                 self.get_logger().info(f"subscribed to {topic} {reliability}, as its publishers offer")
@@ -331,6 +344,7 @@ class DepthNode(LifecycleNode):
             f"{self.get_fully_qualified_name()}: depth",
             self.get_fully_qualified_name(),
             self.engine.describe(),
+            self._image_input(),
             snapshot,
             self._reported,
         )

@@ -11,21 +11,25 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from depth_ros.ros.statistics import Snapshot
 
 
-def depth_status(name: str, hardware_id: str, engine: str, snapshot: Snapshot, previous: Snapshot) -> DiagnosticStatus:
-    """The status of node ``name`` running ``engine``; ``previous``: the snapshot of the last report."""
+def depth_status(
+    name: str, hardware_id: str, engine: str, image_input: str, snapshot: Snapshot, previous: Snapshot
+) -> DiagnosticStatus:
+    """The status of node ``name`` running ``engine``; ``image_input``: its image topic and how it is subscribed
+    (e.g. ``/camera/image_raw, reliable``); ``previous``: the snapshot of the last report."""
     received = snapshot.received - previous.received
     published = snapshot.published - previous.published
     failed = sum(snapshot.failed.values()) - sum(previous.failed.values())
     if failed and not published:
         level, message = DiagnosticStatus.ERROR, f"{failed} frames failed: {_top(snapshot.failed)}"
     elif received == 0:
-        level, message = DiagnosticStatus.WARN, "no images received"
+        level, message = DiagnosticStatus.WARN, f"no images received ({image_input})"
     elif published == 0:
         level, message = DiagnosticStatus.WARN, f"images arrive but no depth: {_top(snapshot.skipped) or 'waiting'}"
     else:
         level, message = DiagnosticStatus.OK, f"{snapshot.output_hz:.1f} Hz depth"
     values = {
         "engine": engine,
+        "image_input": image_input,
         "input_hz": f"{snapshot.input_hz:.2f}",
         "output_hz": f"{snapshot.output_hz:.2f}",
         "latency_median_ms": f"{snapshot.latency_ms[0]:.2f}",

@@ -35,6 +35,11 @@ def qos_profile(name: str, depth: int = 1) -> QoSProfile:
     )
 
 
+def reliability_in_words(name: str) -> str:
+    """``reliable`` or ``best effort``: the reliability of the profile called ``name``, for logs and diagnostics."""
+    return "reliable" if name == "reliable" else "best effort"
+
+
 def small_input_qos(input_qos: str, depth: int = 1) -> QoSProfile:
     """The profile of the small inputs (camera_info, odometry) for an ``input_qos`` parameter value: reliable
     when it says so, best effort for ``sensor_data`` and ``auto`` (small messages are not fragmented)."""
