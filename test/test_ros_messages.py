@@ -15,6 +15,7 @@ Pins down:
 
 from __future__ import annotations
 
+import array
 import struct
 
 import numpy as np
@@ -293,6 +294,16 @@ def test_all_zero_k_is_an_uncalibrated_camera() -> None:
 def test_invalid_k_is_refused(k, match) -> None:
     with pytest.raises(CameraModelError, match=match):
         camera_from_info(_info(k))
+
+
+def test_rectified_images_take_their_intrinsics_from_p_and_k_only_without_p() -> None:
+    """image_rect's camera is P's (as image_geometry and depth_image_proc take it); K is the raw image's."""
+    info = _info([500.0, 0, 320, 0, 480, 240, 0, 0, 1])
+    info.d = array.array("d", [-0.3, 0.1, 0.0, 0.0, 0.0])
+    info.p = np.array([450.0, 0, 310, 0, 0, 440, 235, 0, 0, 0, 1, 0])
+    assert camera_from_info(info) == PinholeCamera(640, 480, 450.0, 440.0, 310.0, 235.0)
+    info.p = np.zeros(12)  # left unset by the driver
+    assert camera_from_info(info) == PinholeCamera(640, 480, 500.0, 480.0, 320.0, 240.0)
 
 
 def test_roi_and_binning_give_the_published_images_camera() -> None:

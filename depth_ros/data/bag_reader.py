@@ -29,6 +29,7 @@ from depth_ros.encodings import image_to_depth, image_to_rgb
 from depth_ros.errors import BagError, DepthRosError
 from depth_ros.geometry import (
     PinholeCamera,
+    camera_info_intrinsics,
     interpolate_pose,
     invert_transform,
     make_transform,
@@ -186,7 +187,7 @@ class BagReader:
         for role, msg in self._messages(reader, "camera_info", "odometry", "tf_static"):
             if role == "camera_info":
                 try:
-                    camera = PinholeCamera.from_matrix(np.asarray(msg.k), msg.width, msg.height)
+                    camera = PinholeCamera.from_matrix(camera_info_intrinsics(msg.k, msg.p), msg.width, msg.height)
                 except DepthRosError as error:
                     raise BagError(
                         f"camera_info on {self.topics.camera_info} in {self.path} is unusable: {error}"

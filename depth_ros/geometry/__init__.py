@@ -5,7 +5,7 @@ optical frames per REP 103 (x right, y down, z forward), depth along z in metres
 frame ``a`` to frame ``b``, quaternions ``(x, y, z, w)``.
 """
 
-from depth_ros.geometry.camera import PinholeCamera, PixelTransform
+from depth_ros.geometry.camera import PinholeCamera, PixelTransform, camera_info_intrinsics
 from depth_ros.geometry.plane_sweep import (
     grid_sample_coordinates,
     plane_sweep_pixels,
@@ -32,6 +32,7 @@ __all__ = [
     "PixelTransform",
     "axis_angle_to_matrix",
     "backproject",
+    "camera_info_intrinsics",
     "check_rigid",
     "grid_sample_coordinates",
     "interpolate_pose",

@@ -37,7 +37,7 @@ from std_msgs.msg import Header
 
 from depth_ros.encodings import array_to_image_fields, image_to_rgb
 from depth_ros.errors import CameraModelError, ImageEncodingError, PoseError
-from depth_ros.geometry import PinholeCamera, PixelTransform, quaternion_to_matrix
+from depth_ros.geometry import PinholeCamera, PixelTransform, camera_info_intrinsics, quaternion_to_matrix
 from depth_ros.pipeline.points import decimated_rgb, decimated_shape, organised_points
 
 if sys.byteorder != "little":  # as every ROS 2 platform; point and pixel buffers are written in host order
@@ -112,9 +112,13 @@ def _binning(binning_x: int, binning_y: int) -> PixelTransform:
 
 
 def camera_from_info(msg: CameraInfo) -> PinholeCamera:
-    """The camera of the images that come with a ``sensor_msgs/CameraInfo``, from its ``K``.
+    """The camera of the images that come with a ``sensor_msgs/CameraInfo``.
 
-    ``K``, ``width`` and ``height`` describe the full sensor as calibrated. A region of interest
+    Intrinsics from the left 3x3 block of ``P`` (the rectified image's camera, as ``image_geometry`` and
+    ``depth_image_proc`` take it), or from ``K`` when ``P`` is all zero: see
+    :func:`~depth_ros.geometry.camera_info_intrinsics`. Feed the nodes rectified images
+    (``image_rect``); distortion (``D``) is not applied. ``width`` and ``height`` describe the full sensor as
+    calibrated. A region of interest
     (``roi``, in full-resolution pixels; all zero = the whole sensor) and binning (``binning_x/y``,
     0 or 1 = none) are applied, in that order, as the CameraInfo definition says: the result is the
     camera of the ``(roi.width // binning_x) x (roi.height // binning_y)`` images actually published.
@@ -123,11 +127,11 @@ def camera_from_info(msg: CameraInfo) -> PinholeCamera:
     ``image_geometry``'s ``cx / b`` by ``(b - 1) / (2 b)`` pixels.
 
     Raises:
-        CameraModelError: an all-zero ``K`` (an uncalibrated camera), a ``K`` that is not a pinhole
-            matrix (last row not ``0 0 1``, skew, non-positive or non-finite focal lengths), or a ROI
+        CameraModelError: all-zero ``K`` and ``P`` (an uncalibrated camera), intrinsics that are not a
+            pinhole matrix (last row not ``0 0 1``, skew, non-positive or non-finite focal lengths), or a ROI
             outside the sensor.
     """
-    K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    K = camera_info_intrinsics(msg.k, msg.p)
     where = f"camera_info of frame {msg.header.frame_id!r}"
     if not np.any(K):
         raise CameraModelError(
@@ -135,7 +139,7 @@ def camera_from_info(msg: CameraInfo) -> PinholeCamera:
             "or publish its intrinsics"
         )
     if not np.array_equal(K[2], [0.0, 0.0, 1.0]):
-        raise CameraModelError(f"{where} has an invalid K (last row {K[2].tolist()}, expected [0, 0, 1])")
+        raise CameraModelError(f"{where} has invalid intrinsics (last row {K[2].tolist()}, expected [0, 0, 1])")
     camera = PinholeCamera.from_matrix(K, msg.width, msg.height)
     roi = msg.roi
     if roi.width and roi.height:
