@@ -7,10 +7,12 @@ the mono node's scale modes, and bad input that is counted and logged while the 
 
 from __future__ import annotations
 
+import gc
 import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import cv2
@@ -513,8 +515,11 @@ def test_lifecycle_without_autostart_waits_for_the_transitions(graph, corridor, 
         send(5)
         assert wait_for(lambda: len(depth) > received, 30.0)
 
+        engine = weakref.ref(node.engine)
         assert transition(Transition.TRANSITION_DEACTIVATE) and transition(Transition.TRANSITION_CLEANUP)
-        assert state() == "unconfigured" and not hasattr(node, "engine")
+        assert state() == "unconfigured" and not hasattr(node, "engine") and not hasattr(node, "pipeline")
+        gc.collect()
+        assert engine() is None  # nothing holds the engine any more: its memory is freed
         assert wait_for(lambda: graph.probe.count_publishers("/lc/depth/image") == 0, 10.0)
 
         assert not transition(Transition.TRANSITION_CONFIGURE, "/lc_broken")

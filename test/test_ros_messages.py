@@ -281,6 +281,10 @@ def _info(k: list[float], width: int = 640, height: int = 480) -> CameraInfo:
 def test_all_zero_k_is_an_uncalibrated_camera() -> None:
     with pytest.raises(CameraModelError, match="uncalibrated"):
         camera_from_info(_info([0.0] * 9))
+    info = _info([0.0] * 9)
+    info.p = np.array([450.0, 0, 310, 0, 0, 440, 235, 0, 0, 0, 1, 0])
+    with pytest.raises(CameraModelError, match="uncalibrated"):  # whatever P says
+        camera_from_info(info)
 
 
 @pytest.mark.parametrize(

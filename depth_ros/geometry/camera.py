@@ -154,14 +154,13 @@ class PinholeCamera:
 
 def camera_info_intrinsics(k: Any, p: Any) -> np.ndarray:
     """(3, 3) float64 intrinsics of the images a ``sensor_msgs/CameraInfo`` comes with, from its ``k`` (9
-    values) and ``p`` (12 values): the left 3x3 block of ``P`` when ``P`` is set, else ``K``.
+    values) and ``p`` (12 values): the left 3x3 block of ``P`` when both are set, else ``K``.
 
     ``P`` holds the intrinsics of the rectified image (``image_rect``, what depth networks should be fed) and
     ``K`` those of the raw, distorted one; ``image_geometry`` and ``depth_image_proc`` use ``P``. An all-zero
-    ``P`` (some drivers leave it unset) falls back to ``K``; for an undistorted camera ``P = [K | 0]`` and the
-    two agree. Not validated (see :meth:`PinholeCamera.from_matrix`).
+    ``P`` (some drivers leave it unset) falls back to ``K``; an all-zero ``K`` is returned as it is (an
+    uncalibrated camera, whatever ``P`` says); for an undistorted camera ``P = [K | 0]`` and the two agree.
+    Not validated (see :meth:`PinholeCamera.from_matrix`).
     """
-    P = np.asarray(p, dtype=np.float64).reshape(-1)
-    if P.size == 12 and np.any(P):
-        return P.reshape(3, 4)[:, :3].copy()
-    return np.asarray(k, dtype=np.float64).reshape(3, 3)
+    K, P = np.asarray(k, dtype=np.float64).reshape(3, 3), np.asarray(p, dtype=np.float64).reshape(-1)
+    return P.reshape(3, 4)[:, :3].copy() if P.size == 12 and np.any(P) and np.any(K) else K

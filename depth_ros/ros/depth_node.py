@@ -182,6 +182,7 @@ class DepthNode(LifecycleNode):
             detail = "" if isinstance(error, DepthRosError) else f"\n{traceback.format_exc()}"
             self.get_logger().error(f"configure failed: {error}{detail}")
             self._destroy([e for e in [*self.subscriptions, *self.publishers, *self.timers] if e not in before])
+            self._release()
             return TransitionCallbackReturn.FAILURE
         output_qos = qos_profile(str(self.params["output_qos"]), depth=2)
         self._depth_pub = self.create_publisher(Image, "depth/image", output_qos)
@@ -193,6 +194,12 @@ class DepthNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self._worker is not None:  # the last deactivate left a frame in inference: it must end first
+            self._worker.join(timeout=10.0)
+            if self._worker.is_alive():
+                self.get_logger().error("activate failed: a frame from before the last deactivate is still running")
+                return TransitionCallbackReturn.FAILURE
+            self._worker = None
         info = self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, self.input_qos)
         timer = self.create_timer(float(self.params["diagnostics_period"]), self._report)
         self._activated = [info, timer]
@@ -202,7 +209,9 @@ class DepthNode(LifecycleNode):
                 self.get_logger().info(f"waiting for a publisher on {self._image_topic()} (input_qos auto)")
             self._activated.append(self.create_timer(0.5, self._follow_image_publishers))
         self._slot = LatestFrameSlot()
-        self._worker = threading.Thread(target=self._work, name=f"{self.get_name()} inference", daemon=True)
+        self._worker = threading.Thread(
+            target=self._work, args=(self._slot,), name=f"{self.get_name()} inference", daemon=True
+        )
         self._worker.start()
         return TransitionCallbackReturn.SUCCESS
 
@@ -213,7 +222,7 @@ class DepthNode(LifecycleNode):
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._destroy(self._configured)
         self._configured = []
-        del self.engine  # released with the last reference
+        self._release()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -221,13 +230,23 @@ class DepthNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _stop(self) -> None:
-        """Stop taking images (the frame being inferred is still published) and the diagnostics."""
+        """Stop taking images (the frame being inferred is still published; one still waiting is counted as
+        dropped) and the diagnostics."""
         self._slot.close()
         if self._worker is not None:
             self._worker.join(timeout=10.0)
-            self._worker = None
+            if not self._worker.is_alive():  # else kept: activate waits for it
+                self._worker = None
+        if self._slot.take(timeout_s=0.0) is not None:
+            self.stats.dropped_unprocessed()
         self._destroy([*self._activated, self._image_subscription])
         self._activated, self._image_subscription, self._image_qos = [], None, ""
+
+    def _release(self) -> None:
+        """Drop the engine and what :meth:`setup` built on it (``pipeline``, ``odometry``), so that the engine's
+        memory is freed once no frame uses it."""
+        for name in ("pipeline", "odometry", "engine"):
+            self.__dict__.pop(name, None)
 
     def _destroy(self, entities: Any) -> None:
         for entity in entities:
@@ -240,8 +259,9 @@ class DepthNode(LifecycleNode):
 
     # -------------------------------------------------------------------------------------------- subclass
     def setup(self) -> None:
-        """Build the pipeline and any extra inputs (``self.params``, ``self.engine``, ``self.input_qos`` are set);
-        called by configure. Subscriptions, publishers and timers created here are destroyed by cleanup."""
+        """Build the pipeline (``self.pipeline``) and any extra inputs (``self.odometry``); ``self.params``,
+        ``self.engine``, ``self.input_qos`` are set; called by configure. Cleanup drops both attributes and
+        destroys the subscriptions, publishers and timers created here."""
         raise NotImplementedError
 
     def estimate(self, rgb: np.ndarray, camera: PinholeCamera, stamp: int, frame_id: str) -> DepthResult:
@@ -281,10 +301,13 @@ class DepthNode(LifecycleNode):
         :meth:`extra_inputs`): 0 until DDS discovery has connected a publisher to each, and while inactive.
         Discovery is not symmetric: a publisher can see this node's subscription before the subscription
         sees the publisher, and best-effort messages sent in between are lost."""
-        if self._image_subscription is None:
+        image, activated = self._image_subscription, list(self._activated)  # the executor thread may replace them
+        if image is None or not activated:
             return 0
-        inputs = [self._image_subscription, self._activated[0], *self.extra_inputs()]  # [0]: camera_info
-        return min(sub.get_publisher_count() for sub in inputs)
+        try:
+            return min(sub.get_publisher_count() for sub in [image, activated[0], *self.extra_inputs()])  # [0]: info
+        except RuntimeError:  # rclpy's InvalidHandle: replaced or destroyed by the executor thread meanwhile
+            return 0
 
     def extra_inputs(self) -> list[Any]:
         """Subscriptions besides the camera's that the node needs (e.g. odometry)."""
@@ -352,9 +375,10 @@ class DepthNode(LifecycleNode):
         self._diagnostics_pub.publish(DiagnosticArray(header=_header_now(self), status=[status]))
 
     # -------------------------------------------------------------------------------------------- inference thread
-    def _work(self) -> None:
-        while not self._slot.closed:
-            msg = self._slot.take(timeout_s=0.2)
+    def _work(self, slot: LatestFrameSlot[Image | CompressedImage]) -> None:
+        """The inference thread of one activation: ``slot`` is its own, so it ends once that one is closed."""
+        while not slot.closed:
+            msg = slot.take(timeout_s=0.2)
             if msg is not None:
                 self._process(msg)
 

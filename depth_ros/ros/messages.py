@@ -127,7 +127,7 @@ def camera_from_info(msg: CameraInfo) -> PinholeCamera:
     ``image_geometry``'s ``cx / b`` by ``(b - 1) / (2 b)`` pixels.
 
     Raises:
-        CameraModelError: all-zero ``K`` and ``P`` (an uncalibrated camera), intrinsics that are not a
+        CameraModelError: an all-zero ``K`` (an uncalibrated camera), intrinsics that are not a
             pinhole matrix (last row not ``0 0 1``, skew, non-positive or non-finite focal lengths), or a ROI
             outside the sensor.
     """

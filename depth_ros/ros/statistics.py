@@ -82,6 +82,12 @@ class NodeStatistics:
             self._finished += dropped_older
             self._input_times.append(time.monotonic())
 
+    def dropped_unprocessed(self) -> None:
+        """A frame left waiting when the node stopped taking images: dropped, never processed."""
+        with self._lock:
+            self._dropped += 1
+            self._finished += 1
+
     def published(self, latency_s: float, processing_s: float, inference_s: float) -> None:
         """Depth went out: stamp-to-publish latency, the inference thread's time and the engine's time, seconds."""
         with self._lock:
