@@ -113,3 +113,30 @@ def array_to_image_fields(pixels: np.ndarray, encoding: str) -> dict[str, Any]:
         "step": width * channels * pixels.dtype.itemsize,
         "data": pixels.reshape(-1).view(np.uint8),
     }
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic...): C0-CF except C4, C8, CC
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def compressed_image_size(payload: Any) -> tuple[int, int] | None:
+    """``(width, height)`` of a PNG or JPEG (``payload``: bytes or any byte buffer, e.g. a message's
+    ``array.array``) from its header, without decoding it; None for anything else (or a header cut short).
+    Lets a size limit refuse an image before its pixels are allocated."""
+    data = memoryview(payload).cast("B")  # no copy
+    if data[:8] == _PNG_SIGNATURE and len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    offset = 2
+    while offset + 9 <= len(data):  # segments: FF marker, 2-byte length (itself included), payload
+        if data[offset] != 0xFF:
+            return None
+        marker, length = data[offset + 1], int.from_bytes(data[offset + 2 : offset + 4], "big")
+        if marker in _JPEG_FRAME_MARKERS:  # length, precision (1 byte), height, width (2 bytes each)
+            return int.from_bytes(data[offset + 7 : offset + 9], "big"), int.from_bytes(
+                data[offset + 5 : offset + 7], "big"
+            )
+        offset += 2 + length
+    return None

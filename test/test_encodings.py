@@ -9,12 +9,14 @@ from __future__ import annotations
 import array
 from types import SimpleNamespace
 
+import cv2
 import numpy as np
 import pytest
 
 from depth_ros.encodings import (
     COLOUR_ENCODINGS,
     array_to_image_fields,
+    compressed_image_size,
     image_to_array,
     image_to_depth,
     image_to_rgb,
@@ -265,3 +267,19 @@ def test_real_rclpy_image_with_array_data() -> None:
     depth_msg.data = array.array("B", padded.tobytes())
     assert isinstance(depth_msg.data, array.array)
     np.testing.assert_array_equal(image_to_depth(depth_msg), depth)
+
+
+@pytest.mark.parametrize(
+    "extension, options", [(".png", []), (".jpg", []), (".jpg", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])]
+)
+def test_compressed_image_size_reads_the_header(extension: str, options: list[int]) -> None:
+    ok, payload = cv2.imencode(extension, np.zeros((37, 53, 3), np.uint8), options)
+    assert ok
+    assert compressed_image_size(payload.tobytes()) == (53, 37)
+    assert compressed_image_size(array.array("B", payload.tobytes())) == (53, 37)  # a message's data
+    assert compressed_image_size(payload.tobytes()[:10]) is None  # cut short
+
+
+def test_compressed_image_size_of_anything_else_is_none() -> None:
+    assert compressed_image_size(b"") is None
+    assert compressed_image_size(b"GIF89a...") is None

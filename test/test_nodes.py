@@ -389,6 +389,7 @@ def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> Non
     for ros_args, message in [
         (["-p", f"model:={tmp_path / 'missing.pt'}"], "model file not found"),
         (["-p", "backend:=bogus"], "parameter backend = 'bogus' is not allowed: expected one of auto"),
+        (["-p", "max_pose_gap:=0.0"], "parameter max_pose_gap = 0.0 is not allowed"),
     ]:
         run = [sys.executable, "-m", "depth_ros.cli", "run", "mono", "--ros-args", *ros_args]
         result = subprocess.run(run, capture_output=True, text=True, timeout=120)
@@ -401,7 +402,13 @@ def test_multiview_node_with_compressed_images_pose_stamped_and_coloured_decimat
     from sensor_msgs.msg import CompressedImage
 
     topics = {"image": "/alt/in/image", "camera_info": "/alt/in/camera_info", "odom": "/alt/in/pose"}
-    settings = parameters(image_transport="compressed", odom_type="pose_stamped", points_rgb=True, points_decimation=2)
+    settings = parameters(
+        image_transport="compressed",
+        odom_type="pose_stamped",
+        points_rgb=True,
+        points_decimation=2,
+        max_input_pixels=100_000,  # the 256x192 frames pass
+    )
     node = graph.add(
         MultiViewDepthNode(
             context=graph.context, namespace="alt", cli_args=remaps(**topics), parameter_overrides=settings
@@ -434,6 +441,11 @@ def test_multiview_node_with_compressed_images_pose_stamped_and_coloured_decimat
     assert (colored[-1].encoding, colored[-1].width, colored[-1].height) == ("rgb8", 128, 96)
     truth = ground_truth(corridor, stamp_ns(depth[-1].header.stamp))
     assert abs_rel(image_to_depth(depth[-1]), truth) < 0.2  # JPEG input, metric depth still
+    ok, png = cv2.imencode(".png", np.zeros((300, 400, 3), np.uint8))  # 120,000 pixels: refused by its header
+    before = processed(node)
+    images.publish(CompressedImage(header=_header(corridor.frame(29).stamp_ns), format="png", data=png.tobytes()))
+    assert wait_for(lambda: processed(node) > before, 20.0)
+    assert node.stats.snapshot().failed == {"ImageEncodingError": 1}
     graph.remove(node)
 
 

@@ -36,6 +36,7 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
+from depth_ros.encodings import compressed_image_size
 from depth_ros.errors import DepthRosError, ImageEncodingError
 from depth_ros.geometry import PinholeCamera
 from depth_ros.pipeline.colour_map import colour_depth
@@ -416,15 +417,26 @@ class DepthNode(LifecycleNode):
         return camera
 
     def _rgb(self, msg: Image | CompressedImage) -> np.ndarray:
-        if isinstance(msg, CompressedImage):
-            return rgb_from_compressed(msg)
-        pixels, limit = int(msg.width) * int(msg.height), int(self.params["max_input_pixels"])
+        """(H, W, 3) uint8 RGB of an image message within ``max_input_pixels`` (a JPEG or PNG is measured from
+        its header, before it is decoded; other payloads once decoded)."""
+        if isinstance(msg, Image):
+            self._check_size(int(msg.width), int(msg.height))
+            return rgb_from_image(msg)
+        size = compressed_image_size(msg.data)
+        if size is not None:
+            self._check_size(*size)
+        rgb = rgb_from_compressed(msg)
+        if size is None:
+            self._check_size(rgb.shape[1], rgb.shape[0])
+        return rgb
+
+    def _check_size(self, width: int, height: int) -> None:
+        pixels, limit = width * height, int(self.params["max_input_pixels"])
         if pixels > limit:
             raise ImageEncodingError(
-                f"image of {msg.width}x{msg.height} ({pixels} pixels) exceeds max_input_pixels = {limit}: "
+                f"image of {width}x{height} ({pixels} pixels) exceeds max_input_pixels = {limit}: "
                 "lower the camera's resolution or raise max_input_pixels"
             )
-        return rgb_from_image(msg)
 
     def _publish(self, result: DepthResult, header: Any) -> None:
         self._depth_pub.publish(depth_image_message(result.depth, header))
