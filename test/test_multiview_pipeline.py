@@ -163,6 +163,16 @@ def test_time_going_back_or_another_camera_forgets_the_keyframes() -> None:
     assert [k.stamp_ns for k in pipeline.keyframes.keyframes] == [STAMP]
 
 
+def test_a_late_image_is_skipped_and_keeps_the_keyframes() -> None:
+    pipeline = MultiViewDepthPipeline(RecordingEngine())
+    with pytest.raises(FrameSkipped):
+        pipeline.process(image(10), CAMERA, STAMP, forward_pose(0.0))
+    with pytest.raises(FrameSkipped, match="older than the newest keyframe"):  # 50 ms late
+        pipeline.process(image(20), CAMERA, STAMP - PERIOD // 2, forward_pose(-0.3))
+    assert [k.stamp_ns for k in pipeline.keyframes.keyframes] == [STAMP]
+    pipeline.process(image(30), CAMERA, STAMP + PERIOD, forward_pose(0.3))  # measured against the first
+
+
 def test_a_keyframe_keeps_its_own_copy_of_the_image() -> None:
     engine = RecordingEngine()
     pipeline = MultiViewDepthPipeline(engine)

@@ -24,6 +24,8 @@ from depth_ros.runtime.engine import DepthEngine
 
 INVALID_POSE = "invalid pose"
 NO_KEYFRAME = "no keyframe with enough baseline"
+OUT_OF_ORDER = "image older than the newest keyframe"
+RESTART_BACKWARD_NS = 1_000_000_000  # time going back this far is a restart (a bag loop), not a late image
 # Measurement frames when the engine takes any number (PyTorch backend): what the shipped model is trained with.
 DEFAULT_MEASUREMENT_FRAMES = 2
 
@@ -31,8 +33,9 @@ DEFAULT_MEASUREMENT_FRAMES = 2
 class MultiViewDepthPipeline:
     """Image + intrinsics + pose in, metric depth at the network size out (see the module docstring).
 
-    Keyframes are forgotten when an image is older than the newest keyframe (a bag replayed in a loop, a
-    time reset) or when the camera at network size changes (another ``camera_info``).
+    Keyframes are forgotten when an image is 1 s or more older than the newest keyframe (a bag replayed in a
+    loop, a time reset) or when the camera at network size changes (another ``camera_info``); an image less
+    than 1 s older (late, or from a second publisher) is skipped and changes nothing.
 
     Args:
         engine: an MVDepthNet :class:`~depth_ros.runtime.engine.DepthEngine` with metric output.
@@ -75,9 +78,10 @@ class MultiViewDepthPipeline:
             means "that far or farther"; the clip only catches rounding); a non-finite output is NaN.
 
         Raises:
-            FrameSkipped: ``invalid pose`` (non-finite or not rigid: no depth rather than a wrong one), or
-                ``no keyframe with enough baseline`` (the first image, a camera standing still or turning in
-                place); the image is still offered as a keyframe in the second case.
+            FrameSkipped: ``invalid pose`` (non-finite or not rigid: no depth rather than a wrong one),
+                ``image older than the newest keyframe`` (by less than 1 s), or ``no keyframe with enough
+                baseline`` (the first image, a camera standing still or turning in place); the image is still
+                offered as a keyframe in the last case.
             ImageEncodingError: ``rgb`` is not (H, W, 3) uint8 or does not match ``camera``.
         """
         start = time.perf_counter()
@@ -118,11 +122,19 @@ class MultiViewDepthPipeline:
         return float(np.sqrt(self.engine.metadata.min_depth * self.engine.metadata.max_depth))
 
     def _forget_on_discontinuity(self, network_camera: PinholeCamera, stamp_ns: int) -> None:
-        """Reset when the camera changed or time went back past the newest keyframe."""
+        """Reset when the camera changed or time went back 1 s or more before the newest keyframe; raise
+        :class:`FrameSkipped` for an image less than that older than it."""
         newest = self.keyframes.newest
-        if network_camera != self._camera or (newest is not None and stamp_ns < newest.stamp_ns):
+        behind_ns = newest.stamp_ns - stamp_ns if newest is not None else 0
+        if network_camera != self._camera or behind_ns >= RESTART_BACKWARD_NS:
             self.reset()
             self._camera = network_camera
+        elif behind_ns > 0:
+            raise FrameSkipped(
+                OUT_OF_ORDER,
+                f"image at {stamp_ns} ns is {behind_ns / 1e6:.1f} ms older than the newest keyframe: images must "
+                "come in stamp order (two publishers on one topic?)",
+            )
 
     def _postprocess(self, raw: np.ndarray) -> np.ndarray:
         """(h, w) float32 depth owned by the caller: non-finite -> NaN, clipped to the model's range; remembers
