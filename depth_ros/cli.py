@@ -1,7 +1,8 @@
 """The ``depth-ros`` command: one entry point, one subcommand per job.
 
 Each subcommand is a ``register_*`` function that adds its parser and sets ``handler``; errors meant for
-users (:class:`~depth_ros.errors.DepthRosError`) print as one line and exit with status 2.
+users (:class:`~depth_ros.errors.DepthRosError`) and file-system errors (``OSError``: an output path that
+is a file, no permission, a full disk) print as one line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -133,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error_line(error: OSError) -> str:
+    """One line for a file-system error, naming the file in the way when a folder could not be made."""
+    if not error.filename:
+        return str(error)
+    path = Path(error.filename)
+    if isinstance(error, (FileExistsError, NotADirectoryError)):
+        in_the_way = next((p for p in (path, *path.parents) if p.is_file()), None)
+        if in_the_way is not None:
+            return f"cannot create {path}: {in_the_way} is a file, not a folder"
+    return f"{error.strerror or error}: {path}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -146,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except DepthRosError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # an output path that is a file, a read-only folder, a full disk
+        print(f"error: {_os_error_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

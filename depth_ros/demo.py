@@ -24,7 +24,10 @@ def sample_bag(out: Path, frames: int):
     from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 
     bag = out / "sample_bag"
-    config = SyntheticConfig(frames=frames)
+    try:
+        config = SyntheticConfig(frames=frames)
+    except ValueError as error:
+        raise DepthRosError(str(error)) from error
     if bag.exists():
         try:
             reader = BagReader(bag)
@@ -71,6 +74,7 @@ def run_demo(out: Path, frames: int, live: bool = True) -> int:
     print(f"\ndemo output in {out}/")
     print(f"  {reader.path.name}/  ROS 2 bag (mcap) with {topics}")
     print(f"  {preview.name}  frames, ground-truth depth and the camera path")
-    print(f"  {report.parent.name}/  report.md, metrics.json and figures: offline and live, mono and multiview")
+    runs = "offline and live" if live else "offline"
+    print(f"  {report.parent.name}/  report.md, metrics.json and figures: {runs}, mono and multiview")
     require_evaluated(results, report.parent)
     return 0

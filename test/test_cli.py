@@ -123,6 +123,27 @@ def test_make_sample_with_zero_frames_is_a_clean_error(tmp_path: Path) -> None:
     assert not (tmp_path / "zero").exists()
 
 
+def test_bad_demo_and_sample_settings_are_clean_errors(tmp_path: Path) -> None:
+    result = depth_ros("demo", "--out", tmp_path / "demo", "--frames", "0", "--offline")
+    assert_clean_error(result, "frames must be >= 1")
+    result = depth_ros("make-sample", tmp_path / "bag", "--moving-objects", "-1", "--quiet")
+    assert_clean_error(result, "moving_objects must be >= 0")
+    assert not (tmp_path / "demo" / "sample_bag").exists() and not (tmp_path / "bag").exists()
+
+
+@pytest.mark.parametrize("where", ["demo_out", "export_out"])
+def test_an_output_folder_that_is_a_file_is_a_clean_error(tmp_path: Path, where: str) -> None:
+    in_the_way = tmp_path / "taken"
+    in_the_way.write_text("keep me")
+    if where == "demo_out":
+        result = depth_ros("demo", "--out", in_the_way, "--frames", "2", "--offline")
+    else:
+        weights = Path(__file__).parents[1] / "weights" / "mvdepthnet_lite.pt"
+        result = depth_ros("export", "mvdepthnet", "--weights", weights, "--out", in_the_way / "model.onnx")
+    assert_clean_error(result, "cannot create", f"{in_the_way} is a file, not a folder")
+    assert in_the_way.read_text() == "keep me"
+
+
 def test_preview_of_truncated_bag_is_a_clean_error(cli_bag: Path, tmp_path: Path) -> None:
     bag = copy_truncated(cli_bag, tmp_path / "cut")
     result = depth_ros("preview", bag, "--out", tmp_path / "x.png")

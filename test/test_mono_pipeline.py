@@ -3,6 +3,7 @@ Monodepth2 saved the way the trainer saves it (pose network included), run by th
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ import torch
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.errors import DepthRosError, ImageEncodingError
 from depth_ros.geometry import PinholeCamera, invert_transform, make_transform
-from depth_ros.models.checkpoints import CheckpointError, load_pose_network, monodepth2_metadata, save_checkpoint
+from depth_ros.models.checkpoints import (
+    CheckpointError,
+    load_pose_network,
+    monodepth2_metadata,
+    pose_network_for,
+    save_checkpoint,
+)
 from depth_ros.models.metadata import ModelMetadata
 from depth_ros.models.monodepth2 import Monodepth2, Monodepth2Pose
 from depth_ros.pipeline.frame import FrameSkipped
@@ -133,8 +140,20 @@ def test_a_metric_model_takes_relative_mode_only(models: dict[str, Path]) -> Non
 
 
 def test_odometry_mode_needs_a_pose_network(engine: DepthEngine, models: dict[str, Path]) -> None:
-    with pytest.raises(DepthRosError, match="model file has none: train the model with `depth-ros train monodepth2`"):
+    with pytest.raises(DepthRosError, match=r"none was found: neither a <model>_pose\.pt .* pose_model parameter"):
         MonoDepthPipeline(engine, MonoSettings("odometry"), load_pose_network(models["depth_only"]))
+
+
+def test_the_pose_network_beside_a_model_file_goes_with_it(models: dict[str, Path], tmp_path: Path) -> None:
+    depth_only = tmp_path / "lite.pt"
+    shutil.copyfile(models["depth_only"], depth_only)
+    assert pose_network_for(depth_only) is None
+    shutil.copyfile(models["trained"], tmp_path / "lite_pose.pt")
+    beside = pose_network_for(depth_only)
+    stored = torch.load(models["trained"], weights_only=True)["networks"]["pose"]
+    assert beside is not None
+    assert torch.equal(beside.state_dict()["decoder.net.0.weight"], stored["decoder.net.0.weight"])
+    assert pose_network_for(models["trained"]) is not None  # the trainer's model.pt carries its own
 
 
 @pytest.mark.parametrize(

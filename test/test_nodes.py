@@ -386,12 +386,17 @@ def test_depth_ros_run_starts_the_node_and_stops_on_ctrl_c(graph, corridor_bag) 
 
 
 def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> None:
-    for ros_args, message in [
-        (["-p", f"model:={tmp_path / 'missing.pt'}"], "model file not found"),
-        (["-p", "backend:=bogus"], "parameter backend = 'bogus' is not allowed: expected one of auto"),
-        (["-p", "max_pose_gap:=0.0"], "parameter max_pose_gap = 0.0 is not allowed"),
+    unreadable_params = tmp_path / "unreadable.yaml"
+    unreadable_params.write_text("x: [\n")
+    for arguments, message in [
+        (["--ros-args", "-p", f"model:={tmp_path / 'missing.pt'}"], "model file not found"),
+        (["--ros-args", "-p", "backend:=bogus"], "parameter backend = 'bogus' is not allowed: expected one of auto"),
+        (["--ros-args", "-p", "max_pose_gap:=0.0"], "parameter max_pose_gap = 0.0 is not allowed"),
+        (["--bogus"], "cannot start ROS: unknown arguments ['--bogus']"),
+        (["--ros-args", "-p", "model"], "cannot start ROS: Couldn't parse parameter override rule: '-p model'"),
+        (["--params", str(unreadable_params)], "cannot start ROS: Couldn't parse params file"),
     ]:
-        run = [sys.executable, "-m", "depth_ros.cli", "run", "mono", "--ros-args", *ros_args]
+        run = [sys.executable, "-m", "depth_ros.cli", "run", "mono", *arguments]
         result = subprocess.run(run, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr

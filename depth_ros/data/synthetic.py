@@ -72,6 +72,8 @@ class SyntheticConfig:
             raise ValueError(f"frames must be >= 1, got {self.frames}")
         if self.camera_rate_hz <= 0 or self.odom_rate_hz <= 0:
             raise ValueError("camera_rate_hz and odom_rate_hz must be positive")
+        if self.moving_objects < 0:
+            raise ValueError(f"moving_objects must be >= 0, got {self.moving_objects}")
 
 
 class SyntheticSequence:

@@ -80,8 +80,9 @@ def open_model(
     """The pipeline a node of ``name`` runs, on ``weights`` (default: the shipped ones), warmed up.
 
     Args:
-        name: ``mono`` (Monodepth2 with ``mono_settings``; odometry mode loads the pose network from ``weights``
-            or the shipped one) or ``multiview`` (MVDepthNet with the nodes' default keyframe settings).
+        name: ``mono`` (Monodepth2 with ``mono_settings``; odometry mode loads the pose network that goes with
+            ``weights``: :func:`~depth_ros.models.checkpoints.pose_network_for`) or ``multiview`` (MVDepthNet with
+            the nodes' default keyframe settings).
         weights: a checkpoint, ONNX file or TensorRT engine (see :func:`~depth_ros.runtime.engine.open_engine`).
         backend, device: see :func:`~depth_ros.runtime.engine.open_engine`.
         mono_settings: the scale mode of ``mono`` (default: ``relative``, as the node's default).
@@ -100,9 +101,9 @@ def open_model(
     mono_settings = mono_settings or MonoSettings()
     pose_network = None
     if mono_settings.scale_mode == "odometry":
-        from depth_ros.models.checkpoints import load_pose_network
+        from depth_ros.models.checkpoints import pose_network_for
 
-        pose_network = load_pose_network(weights or shipped_weights("monodepth2_pose"))
+        pose_network = pose_network_for(path)
     pipeline = MonoDepthPipeline(engine, mono_settings, pose_network)
     return ReplayModel(label or name, pipeline, engine.describe(), metric=pipeline.metric)
 

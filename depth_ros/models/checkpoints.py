@@ -251,6 +251,15 @@ def load_pose_network(path: Path) -> Monodepth2Pose | None:
     return network.eval()
 
 
+def pose_network_for(model_path: Path) -> Monodepth2Pose | None:
+    """The pose network that goes with the depth model at ``model_path``: ``<stem>_pose.pt`` beside it when that
+    file exists (how the shipped weights come: ``monodepth2_lite.pt`` and ``monodepth2_lite_pose.pt``), else
+    the one inside the model's own checkpoint (the trainer's ``model.pt``); None when neither has one."""
+    model_path = Path(model_path)
+    beside = model_path.with_name(f"{model_path.stem}_pose.pt")
+    return load_pose_network(beside if beside.is_file() else model_path)
+
+
 def _checkpoint_metadata(path: Path, data: Any) -> ModelMetadata:
     """The metadata of our checkpoint's content ``data``, after checking its format and version."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:

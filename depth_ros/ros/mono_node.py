@@ -39,7 +39,7 @@ MONO_PARAMETERS = (
     ParameterSpec(
         "pose_model",
         "",
-        "odometry: checkpoint holding the pose network; empty: the model file, or the shipped pose network",
+        "odometry: checkpoint holding the pose network; empty: <model>_pose.pt beside model, else model itself",
     ),
     *ODOMETRY_PARAMETERS,
 )
@@ -54,7 +54,7 @@ class MonoDepthNode(DepthNode):
         super().__init__("mono_depth_node", MONO_PARAMETERS, **node_kwargs)
 
     def setup(self) -> None:
-        from depth_ros.models.checkpoints import load_pose_network
+        from depth_ros.models.checkpoints import load_pose_network, pose_network_for
         from depth_ros.resources import shipped_weights
 
         mode = str(self.params["scale_mode"])
@@ -67,8 +67,10 @@ class MonoDepthNode(DepthNode):
         )
         pose_network = None
         if mode == "odometry":
-            source = self.params["pose_model"] or self.params["model"] or shipped_weights("monodepth2_pose")
-            pose_network = load_pose_network(source)
+            if self.params["pose_model"]:
+                pose_network = load_pose_network(self.params["pose_model"])
+            else:
+                pose_network = pose_network_for(self.params["model"] or shipped_weights("monodepth2"))
         self.pipeline = MonoDepthPipeline(self.engine, settings, pose_network)
         self.odometry = OdometryInput(self, self.params, self.stats, self.log) if mode == "odometry" else None
 
