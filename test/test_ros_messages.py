@@ -5,7 +5,8 @@ Pins down:
 * PointCloud2 has depth_image_proc's layouts: organised, x, y, z FLOAT32 at 0/4/8 in 16 bytes, packed
   ``0x00RRGGBB`` rgb FLOAT32 at 16 in 32 bytes, zero padding, ``is_dense`` false, little-endian,
   ``row_step = point_step * width``; reading it back with a dtype built from ``fields`` gives the points;
-* the fused depth -> cloud path gives the same bytes as points -> cloud, decimation and colour included;
+* the fused depth -> cloud path gives the same bytes as points -> cloud, decimation and colour included,
+  also when it writes over a published cloud of the same layout (and only then);
 * images: 32FC1 and rgb8 out; rgb8/bgr8/rgba8/bgra8/mono8 and JPEG/PNG in, row padding handled, channel
   order right, unsupported encodings and undecodable payloads named in the error;
 * camera_info: K and P round trip; ROI and binning; all-zero K = uncalibrated;
@@ -142,6 +143,21 @@ def test_cloud_from_depth_equals_points_then_cloud(decimation: int, coloured: bo
     assert bytes(msg.data) == bytes(expected.data)
     assert msg.fields == expected.fields and msg.point_step == expected.point_step
     assert msg.header == HEADER and msg.header is not HEADER
+
+
+def test_a_published_cloud_is_written_over_only_when_its_layout_matches() -> None:
+    published = point_cloud_from_depth(_depth(1), CAMERA, HEADER)
+    buffer = published.data
+    later = Header(stamp=Time(sec=1_700_000_001, nanosec=5), frame_id="other_optical")
+    reused = point_cloud_from_depth(_depth(2), CAMERA, later, reuse=published)
+    assert reused is published and reused.data is buffer  # no new message, no new buffer
+    assert reused.header == later and reused.header is not later
+    assert bytes(reused.data) == bytes(point_cloud_from_depth(_depth(2), CAMERA, later).data)
+    assert _roundtrip(reused) == reused
+    decimated = point_cloud_from_depth(_depth(2), CAMERA, later, 2, reuse=published)
+    coloured = point_cloud_from_depth(_depth(2), CAMERA, later, rgb=_rgb(), reuse=published)
+    assert decimated is not published and coloured is not published
+    assert (decimated.height, decimated.width, coloured.point_step) == (3, 5, 32)
 
 
 def test_cloud_serialises_and_round_trips() -> None:

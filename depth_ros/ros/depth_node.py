@@ -165,6 +165,7 @@ class DepthNode(LifecycleNode):
         self.log = ThrottledLog(self.get_logger())
         self.input_qos = small_input_qos(str(self.params["input_qos"]))
         self._camera: PinholeCamera | DepthRosError | None = None
+        self._last_cloud: PointCloud2 | None = None  # published: its buffer takes the next frame's points
         self.configure_error: Exception | None = None
         self._reported = Snapshot()
         if self.params["autostart"]:
@@ -248,6 +249,7 @@ class DepthNode(LifecycleNode):
         memory is freed once no frame uses it."""
         for name in ("pipeline", "odometry", "engine"):
             self.__dict__.pop(name, None)
+        self._last_cloud = None
 
     def _destroy(self, entities: Any) -> None:
         for entity in entities:
@@ -444,7 +446,9 @@ class DepthNode(LifecycleNode):
         if self.params["publish_points"] and self._points_pub.get_subscription_count():
             step = int(self.params["points_decimation"])
             rgb = result.rgb if self.params["points_rgb"] else None
-            self._points_pub.publish(point_cloud_from_depth(result.depth, result.camera, header, step, rgb))
+            cloud = point_cloud_from_depth(result.depth, result.camera, header, step, rgb, reuse=self._last_cloud)
+            self._points_pub.publish(cloud)  # serialised here: the next frame may write over its buffer
+            self._last_cloud = cloud
         if self._colored_pub.get_subscription_count():
             colours = colour_depth(result.depth, float(self.params["colored_max_depth"]))
             self._colored_pub.publish(rgb_image_message(colours, header))

@@ -265,7 +265,12 @@ def point_cloud_message(points: np.ndarray, header: Header, rgb: np.ndarray | No
 
 
 def point_cloud_from_depth(
-    depth: np.ndarray, camera: PinholeCamera, header: Header, decimation: int = 1, rgb: np.ndarray | None = None
+    depth: np.ndarray,
+    camera: PinholeCamera,
+    header: Header,
+    decimation: int = 1,
+    rgb: np.ndarray | None = None,
+    reuse: PointCloud2 | None = None,
 ) -> PointCloud2:
     """``point_cloud_message(organised_points(depth, camera, decimation), header, decimated_rgb(rgb, decimation))``;
     without colour, the points are computed straight into the message's buffer (no copy of the cloud).
@@ -276,13 +281,21 @@ def point_cloud_from_depth(
         header: copied to the cloud.
         decimation: keep every ``decimation``-th row and column.
         rgb: optional (H, W, 3) uint8 RGB registered to ``depth``.
+        reuse: an xyz cloud this function returned before that nobody reads any more (rclpy's ``publish``
+            has serialised it): when its layout matches, it is returned again with this header and these
+            points written over its buffer, which saves allocating and zero-filling a new one (0.25 ms of
+            1.3 ms at 640x480). Ignored with ``rgb``.
     """
     if rgb is not None:
         colours = decimated_rgb(rgb, decimation)
         return point_cloud_message(organised_points(depth, camera, decimation), header, colours)
     height, width = decimated_shape(camera, decimation)
-    msg, cloud = _empty_cloud(header, height, width, with_rgb=False)
-    organised_points(depth, camera, decimation, out=cloud)  # (x, y, z, 0): exactly the 16-byte points
+    if reuse is not None and (reuse.height, reuse.width, reuse.point_step) == (height, width, XYZ_POINT_STEP):
+        msg, cloud = reuse, np.frombuffer(reuse.data, dtype="<f4").reshape(height, width, XYZ_POINT_STEP // 4)
+        msg.header = _copy_header(header)
+    else:
+        msg, cloud = _empty_cloud(header, height, width, with_rgb=False)
+    organised_points(depth, camera, decimation, out=cloud)  # (x, y, z, 0): every byte of the 16-byte points
     return msg
 
 
