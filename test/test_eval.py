@@ -387,6 +387,13 @@ def test_missing_lidar_topic_is_a_clean_error(mcap_bag: Path, capsys) -> None:
     _assert_one_error_line(status, err, "'/velodyne_points'", "is not in it", "PointCloud2")
 
 
+def test_rate_without_live_or_below_zero_is_a_clean_error(mcap_bag: Path, capsys) -> None:
+    status, _, err = _run_eval(capsys, mcap_bag, "--rate", "2")
+    _assert_one_error_line(status, err, "--rate sets the playback speed of --live")
+    status, _, err = _run_eval(capsys, mcap_bag, "--live", "--rate", "-1")
+    _assert_one_error_line(status, err, "--rate must be > 0")
+
+
 def test_camera_info_of_another_size_names_both_sizes(build_bag, frames, tmp_path: Path, capsys) -> None:
     wrong = [dataclasses.replace(frame, camera=frame.camera.resized(128, 96)) for frame in frames[:3]]
     bag = build_bag(tmp_path / "wrong_info", frames=wrong)

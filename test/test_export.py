@@ -173,6 +173,18 @@ def test_metadata_is_embedded_and_beside_the_file_with_the_export_size(which: st
 
 
 @pytest.mark.parametrize("which", ["mono", "mvd"])
+def test_inputs_and_output_have_static_shapes(which: str, request) -> None:
+    _, _, path = request.getfixturevalue(which)
+    graph = onnx.load(path).graph
+    shapes = {v.name: [d.dim_value if d.HasField("dim_value") else d.dim_param for d in v.type.tensor_type.shape.dim]
+              for v in [*graph.input, *graph.output]}  # fmt: skip
+    height, width = MONO_SIZE if which == "mono" else MVD_SIZE
+    assert shapes["depth"] == [1, 1, height, width]
+    assert all(isinstance(size, int) and size > 0 for shape in shapes.values() for size in shape), shapes
+    onnx.checker.check_model(onnx.shape_inference.infer_shapes(onnx.load(path), strict_mode=True))
+
+
+@pytest.mark.parametrize("which", ["mono", "mvd"])
 def test_exports_pass_onnx_checker_and_the_tensorrt_check(which: str, request) -> None:
     _, _, path = request.getfixturevalue(which)
     model = onnx.load(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from depth_ros.errors import DepthRosError
 from depth_ros.eval.evaluation import DEFAULT_SETTINGS, EXAMPLES
 from depth_ros.eval.ground_truth import DEFAULT_LIDAR_MAX_GAP_S
 from depth_ros.runtime.command import BACKENDS
@@ -38,6 +39,10 @@ def _eval(args: argparse.Namespace) -> int:
     from depth_ros.geometry import make_transform, quaternion_to_matrix
     from depth_ros.pipeline.mono import MonoSettings
 
+    if args.rate and not args.live:
+        raise DepthRosError("--rate sets the playback speed of --live: add --live, or leave --rate out")
+    if args.rate < 0:
+        raise DepthRosError(f"--rate must be > 0 (a speed factor) or 0 (paced by the nodes), got {args.rate}")
     settings = EvalSettings(args.min_depth, args.max_depth)
     mono_settings = MonoSettings(args.scale_mode, args.scale_factor, args.camera_height)
     topics = BagTopics(

@@ -169,9 +169,24 @@ def _trace(network: nn.Module, metadata: ModelMetadata) -> onnx.ModelProto:
                 dynamo=False,
                 do_constant_folding=True,
             )
-            return onnx.load(traced)
+            model = onnx.load(traced)
+        with torch.no_grad():
+            outputs = graph(*inputs)
+        _set_static_output_shapes(model, (outputs,) if isinstance(outputs, torch.Tensor) else tuple(outputs))
+        return model
     finally:
         network.train(was_training)
+
+
+def _set_static_output_shapes(model: onnx.ModelProto, outputs: tuple[torch.Tensor, ...]) -> None:
+    """Write the traced outputs' shapes into the graph's outputs: the tracer leaves symbolic dimensions
+    (``Muldepth_dim_0``) where its shape inference loses track (Monodepth2's reflection pads), though the
+    graph is static-size; TensorRT and ONNX Runtime users read the output size from here."""
+    for declared, value in zip(model.graph.output, outputs, strict=True):
+        dims = declared.type.tensor_type.shape.dim
+        del dims[:]
+        for size in value.shape:
+            dims.add().dim_value = int(size)
 
 
 def _example_inputs(metadata: ModelMetadata, device: torch.device) -> tuple[torch.Tensor, ...]:
