@@ -388,6 +388,8 @@ def test_depth_ros_run_starts_the_node_and_stops_on_ctrl_c(graph, corridor_bag) 
 def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> None:
     unreadable_params = tmp_path / "unreadable.yaml"
     unreadable_params.write_text("x: [\n")
+    backend_only_params = tmp_path / "backend_only.yaml"  # with the shipped file, rcl keeps its int over "abc"
+    backend_only_params.write_text("/**:\n  ros__parameters:\n    backend: auto\n")
     for arguments, message in [
         (["--ros-args", "-p", f"model:={tmp_path / 'missing.pt'}"], "model file not found"),
         (["--ros-args", "-p", "backend:=bogus"], "parameter backend = 'bogus' is not allowed: expected one of auto"),
@@ -395,6 +397,10 @@ def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> Non
         (["--bogus"], "cannot start ROS: unknown arguments ['--bogus']"),
         (["--ros-args", "-p", "model"], "cannot start ROS: Couldn't parse parameter override rule: '-p model'"),
         (["--params", str(unreadable_params)], "cannot start ROS: Couldn't parse params file"),
+        (
+            ["--params", str(backend_only_params), "--ros-args", "-p", "points_decimation:=abc"],
+            "parameter points_decimation has a value of the wrong type: expected int like its default 1",
+        ),
     ]:
         run = [sys.executable, "-m", "depth_ros.cli", "run", "mono", *arguments]
         result = subprocess.run(run, capture_output=True, text=True, timeout=120)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 
 from depth_ros.errors import DepthRosError
@@ -74,6 +75,12 @@ def declare_parameters(node: Node, specs: tuple[ParameterSpec, ...]) -> dict[str
         descriptor = ParameterDescriptor(
             description=spec.description, additional_constraints=spec.constraints(), read_only=True
         )
-        declared = node.declare_parameter(spec.name, spec.default, descriptor)
+        try:
+            declared = node.declare_parameter(spec.name, spec.default, descriptor)
+        except (InvalidParameterTypeException, InvalidParameterValueException) as error:
+            raise ParameterValueError(
+                f"parameter {spec.name} has a value of the wrong type: expected {type(spec.default).__name__} "
+                f"like its default {spec.default!r} ({error})"
+            ) from error
         values[spec.name] = spec.check(declared.value)
     return values
