@@ -8,6 +8,7 @@ is a file, no permission, a full disk) print as one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -134,15 +135,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_FILE_SYSTEM_ERRORS = (PermissionError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError)
+_FILE_SYSTEM_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENAMETOOLONG}
+
+
+def _is_file_system_error(error: OSError) -> bool:
+    """Whether ``error`` is about a path (no permission, a full disk, a file in the way), not a bug."""
+    return isinstance(error, _FILE_SYSTEM_ERRORS) or error.errno in _FILE_SYSTEM_ERRNOS
+
+
 def _os_error_line(error: OSError) -> str:
-    """One line for a file-system error, naming the file in the way when a folder could not be made."""
-    if not error.filename:
+    """One line for a file-system error, naming the path the user gave and any file in its way.
+
+    ``os.replace(temporary, path)`` reports both paths; ``path`` (``filename2``) is the one the user knows.
+    """
+    name = error.filename2 or error.filename
+    if not name:
         return str(error)
-    path = Path(error.filename)
+    path = Path(name)
+    if isinstance(error, FileExistsError) and path.is_file():  # a folder was to be made here
+        return f"{path} is a file, not a folder"
     if isinstance(error, (FileExistsError, NotADirectoryError)):
-        in_the_way = next((p for p in (path, *path.parents) if p.is_file()), None)
+        in_the_way = next((p for p in path.parents if p.is_file()), None)
         if in_the_way is not None:
-            return f"cannot create {path}: {in_the_way} is a file, not a folder"
+            return f"{path}: {in_the_way} is a file, not a folder"
     return f"{error.strerror or error}: {path}"
 
 
@@ -161,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # an output path that is a file, a read-only folder, a full disk
+        if not _is_file_system_error(error):
+            raise
         print(f"error: {_os_error_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -140,8 +140,17 @@ def test_an_output_folder_that_is_a_file_is_a_clean_error(tmp_path: Path, where:
     else:
         weights = Path(__file__).parents[1] / "weights" / "mvdepthnet_lite.pt"
         result = depth_ros("export", "mvdepthnet", "--weights", weights, "--out", in_the_way / "model.onnx")
-    assert_clean_error(result, "cannot create", f"{in_the_way} is a file, not a folder")
+    assert_clean_error(result, f"{in_the_way} is a file, not a folder")
     assert in_the_way.read_text() == "keep me"
+
+
+def test_an_export_file_that_is_a_folder_is_named_in_the_error(tmp_path: Path) -> None:
+    folder = tmp_path / "model.onnx"
+    folder.mkdir()
+    weights = Path(__file__).parents[1] / "weights" / "mvdepthnet_lite.pt"
+    result = depth_ros("export", "mvdepthnet", "--weights", weights, "--out", folder)
+    assert_clean_error(result, f"Is a directory: {folder}")  # not the temporary file it was written to
+    assert folder.is_dir() and not list(folder.iterdir()) and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_preview_of_truncated_bag_is_a_clean_error(cli_bag: Path, tmp_path: Path) -> None:

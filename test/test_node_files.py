@@ -95,12 +95,14 @@ def evaluate(node: ast.expr, names: dict[str, Any]) -> Any:
     raise AssertionError(f"cannot evaluate {ast.unparse(node)}")
 
 
-def topic_names(path: Path, method: str) -> dict[str, str]:
-    """``{topic: message type}`` of the ``create_publisher``/``create_subscription`` calls with a literal topic."""
+def topic_names(path: Path, method: str, message_at: int = 0) -> dict[str, str]:
+    """``{topic: message type}`` of the calls of ``method`` with a literal topic, whose message type is argument
+    ``message_at`` and topic the next one: ``create_publisher(Image, "depth/image", ...)`` (0),
+    ``InputSubscription(node, CameraInfo, "camera_info", ...)`` (1)."""
     return {
-        call.args[1].value: getattr(call.args[0], "id", "?")
+        call.args[message_at + 1].value: getattr(call.args[message_at], "id", "?")
         for call in calls(parse(path), method)
-        if len(call.args) > 1 and isinstance(call.args[1], ast.Constant)
+        if len(call.args) > message_at + 1 and isinstance(call.args[message_at + 1], ast.Constant)
     }
 
 
@@ -329,7 +331,7 @@ def test_launch_remaps_names_the_nodes_subscribe_to() -> None:
     subscribed = {
         topic
         for module in ("depth_node.py", "odometry_input.py")
-        for topic in topic_names(ROS / module, "create_subscription")
+        for topic in topic_names(ROS / module, "InputSubscription", message_at=1)
     }
     # the image is subscribed to by the name _image_topic resolves (input_qos auto looks its publishers up by it)
     (image_topic,) = [f for f in ast.walk(parse(ROS / "depth_node.py")) if getattr(f, "name", "") == "_image_topic"]

@@ -266,7 +266,8 @@ def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
     """input_qos auto: no image subscription before a publisher exists; reliable for reliable publishers, so
     that 640x480 images from another process (over the ~0.5 MB above which best effort loses nearly all of them
     with Fast DDS defaults: see depth_ros.ros.qos) all arrive; best effort while a best-effort publisher is
-    there too, and reliable again once it leaves (with no publisher left, it stays as it was)."""
+    there too, and reliable again once it leaves (with no publisher left, it stays as it was). camera_info
+    follows its own publishers the same way."""
     topic = "/qos/in/image"
     diagnostics = graph.listen(DiagnosticArray, "/diagnostics")
     node = graph.add(
@@ -278,17 +279,18 @@ def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
         )
     )
 
-    def subscribed() -> list:
-        return [info.qos_profile.reliability for info in graph.probe.get_subscriptions_info_by_topic(topic)]
+    def subscribed(to: str = topic) -> list:
+        return [info.qos_profile.reliability for info in graph.probe.get_subscriptions_info_by_topic(to)]
 
     time.sleep(1.0)
-    assert subscribed() == [] and node.input_publishers() == 0
+    assert subscribed() == [] == subscribed("/qos/in/info") and node.input_publishers() == 0
     depth = graph.listen(Image, "/qos/depth/image")
-    count = 10
+    count = 20  # 4 s: camera_info lost beside the large images is resent at the writer's heartbeat (3 s)
     camera = [sys.executable, str(Path(__file__).with_name("camera_process.py")), topic, "/qos/in/info"]
     result = subprocess.run([*camera, "640", "480", str(count), "5"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and f"sent {count}" in result.stdout, result.stderr
-    assert subscribed() == [ReliabilityPolicy.RELIABLE]
+    # camera_info too: best effort, it was lost beside the large images (2-3 of 20 arrived)
+    assert subscribed() == [ReliabilityPolicy.RELIABLE] == subscribed("/qos/in/info")
     settle(node)
     snapshot = node.stats.snapshot()
     assert snapshot.received == count, f"{snapshot.received} of {count} 640x480 images arrived"
@@ -394,7 +396,7 @@ def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> Non
         (["--ros-args", "-p", f"model:={tmp_path / 'missing.pt'}"], "model file not found"),
         (["--ros-args", "-p", "backend:=bogus"], "parameter backend = 'bogus' is not allowed: expected one of auto"),
         (["--ros-args", "-p", "max_pose_gap:=0.0"], "parameter max_pose_gap = 0.0 is not allowed"),
-        (["--bogus"], "cannot start ROS: unknown arguments ['--bogus']"),
+        (["--bogus", "x"], "cannot start ROS: unknown arguments --bogus x (ROS arguments: -r from:=to"),
         (["--ros-args", "-p", "model"], "cannot start ROS: Couldn't parse parameter override rule: '-p model'"),
         (["--params", str(unreadable_params)], "cannot start ROS: Couldn't parse params file"),
         (
@@ -405,7 +407,8 @@ def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> Non
         run = [sys.executable, "-m", "depth_ros.cli", "run", "mono", *arguments]
         result = subprocess.run(run, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2, result.stderr
-        assert message in result.stderr and "Traceback" not in result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.strip()]  # no rcl log line before ours
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
 
 
 def test_multiview_node_with_compressed_images_pose_stamped_and_coloured_decimated_points(graph, corridor) -> None:

@@ -8,7 +8,7 @@ Topics (relative names, so namespaces and remapping work):
   must match the image's). With ``input_qos:=auto`` (the default) the image subscription is made once a
   publisher of the image topic exists, reliable when every publisher is reliable (large images are then
   resent, not lost: see :mod:`depth_ros.ros.qos`) and best effort otherwise, and follows the publishers when
-  they change; camera_info (and odometry) are best effort.
+  they change; camera_info (and odometry) likewise.
 * out: ``depth/image`` (32FC1 metres, NaN = no estimate, REP 117/118), ``depth/camera_info`` (K and P at the
   depth's resolution), ``depth/points`` (organised ``PointCloud2`` in depth_image_proc's layout) and
   ``depth/colored`` (rgb8 preview); every output carries the input image's header (stamp and frame_id).
@@ -42,6 +42,7 @@ from depth_ros.geometry import PinholeCamera
 from depth_ros.pipeline.colour_map import colour_depth
 from depth_ros.pipeline.frame import DepthResult, FrameSkipped
 from depth_ros.ros.diagnostics import depth_status
+from depth_ros.ros.input_subscription import InputSubscription
 from depth_ros.ros.latest_frame import LatestFrameSlot
 from depth_ros.ros.messages import (
     camera_from_info,
@@ -54,14 +55,7 @@ from depth_ros.ros.messages import (
     stamp_ns,
 )
 from depth_ros.ros.parameters import ParameterSpec, declare_parameters
-from depth_ros.ros.qos import (
-    INPUT_QOS_CHOICES,
-    QOS_CHOICES,
-    image_reliability,
-    qos_profile,
-    reliability_in_words,
-    small_input_qos,
-)
+from depth_ros.ros.qos import INPUT_QOS_CHOICES, QOS_CHOICES, qos_profile
 from depth_ros.ros.statistics import NodeStatistics, Snapshot
 from depth_ros.ros.throttled_log import ThrottledLog
 from depth_ros.runtime.engine import DepthEngine, open_engine
@@ -91,8 +85,8 @@ COMMON_PARAMETERS = (
     ParameterSpec(
         "input_qos",
         "auto",
-        "QoS of the inputs; auto: the image reliable when all its publishers are (large images are resent, not "
-        "lost), else best effort, camera_info and odometry best effort; sensor_data: all best effort",
+        "QoS of the inputs; auto: each input (image, camera_info, odometry) reliable when all its publishers are "
+        "(large images are resent, not lost), else best effort; sensor_data: all best effort; reliable: all reliable",
         INPUT_QOS_CHOICES,
     ),
     ParameterSpec(
@@ -158,18 +152,20 @@ class DepthNode(LifecycleNode):
         self._worker: threading.Thread | None = None
         self._configured: list[Any] = []  # what configure created, destroyed by cleanup
         self._activated: list[Any] = []  # what activate created, destroyed by deactivate
-        self._image_subscription: Any = None  # made by activate, or once a publisher exists (input_qos auto)
-        self._image_qos = ""
+        self._image_input: InputSubscription | None = None  # made by activate
+        self._camera_info_input: InputSubscription | None = None
         self.params = declare_parameters(self, COMMON_PARAMETERS + specs)
         self.stats = NodeStatistics()
         self.log = ThrottledLog(self.get_logger())
-        self.input_qos = small_input_qos(str(self.params["input_qos"]))
         self._camera: PinholeCamera | DepthRosError | None = None
         self._last_cloud: PointCloud2 | None = None  # published: its buffer takes the next frame's points
         self.configure_error: Exception | None = None
         self._reported = Snapshot()
-        if self.params["autostart"]:
-            if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        self._autostarting = bool(self.params["autostart"])
+        if self._autostarting:
+            configured = self.trigger_configure()
+            self._autostarting = False
+            if configured != TransitionCallbackReturn.SUCCESS:
                 raise self.configure_error or DepthRosError(f"{self.get_name()} could not be configured")
             self.trigger_activate()
 
@@ -181,8 +177,9 @@ class DepthNode(LifecycleNode):
             self.setup()
         except Exception as error:  # rclpy would swallow it silently: say why, and fail the transition
             self.configure_error = error
-            detail = "" if isinstance(error, DepthRosError) else f"\n{traceback.format_exc()}"
-            self.get_logger().error(f"configure failed: {error}{detail}")
+            if not (isinstance(error, DepthRosError) and self._autostarting):  # else __init__ raises it
+                detail = "" if isinstance(error, DepthRosError) else f"\n{traceback.format_exc()}"
+                self.get_logger().error(f"configure failed: {error}{detail}")
             self._destroy([e for e in [*self.subscriptions, *self.publishers, *self.timers] if e not in before])
             self._release()
             return TransitionCallbackReturn.FAILURE
@@ -202,14 +199,15 @@ class DepthNode(LifecycleNode):
                 self.get_logger().error("activate failed: a frame from before the last deactivate is still running")
                 return TransitionCallbackReturn.FAILURE
             self._worker = None
-        info = self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, self.input_qos)
-        timer = self.create_timer(float(self.params["diagnostics_period"]), self._report)
-        self._activated = [info, timer]
-        self._follow_image_publishers()
-        if self.params["input_qos"] == "auto":
-            if self._image_subscription is None:
-                self.get_logger().info(f"waiting for a publisher on {self._image_topic()} (input_qos auto)")
-            self._activated.append(self.create_timer(0.5, self._follow_image_publishers))
+        input_qos = str(self.params["input_qos"])
+        message = CompressedImage if self.params["image_transport"] == "compressed" else Image
+        self._image_input = InputSubscription(self, message, self._image_topic(), self._on_image, input_qos)
+        self._camera_info_input = InputSubscription(self, CameraInfo, "camera_info", self._on_camera_info, input_qos)
+        self._activated = [self.create_timer(float(self.params["diagnostics_period"]), self._report)]
+        if input_qos == "auto":
+            if self._image_input.subscription is None:
+                self.get_logger().info(f"waiting for a publisher on {self._image_input.topic} (input_qos auto)")
+            self._activated.append(self.create_timer(0.5, self._follow_publishers))
         self._slot = LatestFrameSlot()
         self._worker = threading.Thread(
             target=self._work, args=(self._slot,), name=f"{self.get_name()} inference", daemon=True
@@ -241,13 +239,19 @@ class DepthNode(LifecycleNode):
                 self._worker = None
         if self._slot.take(timeout_s=0.0) is not None:
             self.stats.dropped_unprocessed()
-        self._destroy([*self._activated, self._image_subscription])
-        self._activated, self._image_subscription, self._image_qos = [], None, ""
+        self._destroy(self._activated)
+        for input_ in (self._image_input, self._camera_info_input):
+            if input_ is not None:
+                input_.destroy()
+        self._activated, self._image_input, self._camera_info_input = [], None, None
 
     def _release(self) -> None:
         """Drop the engine and what :meth:`setup` built on it (``pipeline``, ``odometry``), so that the engine's
         memory is freed once no frame uses it."""
-        for name in ("pipeline", "odometry", "engine"):
+        odometry = self.__dict__.pop("odometry", None)
+        if odometry is not None:
+            odometry.destroy()
+        for name in ("pipeline", "engine"):
             self.__dict__.pop(name, None)
         self._last_cloud = None
 
@@ -263,7 +267,7 @@ class DepthNode(LifecycleNode):
     # -------------------------------------------------------------------------------------------- subclass
     def setup(self) -> None:
         """Build the pipeline (``self.pipeline``) and any extra inputs (``self.odometry``); ``self.params``,
-        ``self.engine``, ``self.input_qos`` are set; called by configure. Cleanup drops both attributes and
+        ``self.engine`` are set; called by configure. Cleanup drops both attributes and
         destroys the subscriptions, publishers and timers created here."""
         raise NotImplementedError
 
@@ -304,16 +308,13 @@ class DepthNode(LifecycleNode):
         :meth:`extra_inputs`): 0 until DDS discovery has connected a publisher to each, and while inactive.
         Discovery is not symmetric: a publisher can see this node's subscription before the subscription
         sees the publisher, and best-effort messages sent in between are lost."""
-        image, activated = self._image_subscription, list(self._activated)  # the executor thread may replace them
-        if image is None or not activated:
+        inputs = [self._image_input, self._camera_info_input]  # the executor thread may replace them
+        if None in inputs:
             return 0
-        try:
-            return min(sub.get_publisher_count() for sub in [image, activated[0], *self.extra_inputs()])  # [0]: info
-        except RuntimeError:  # rclpy's InvalidHandle: replaced or destroyed by the executor thread meanwhile
-            return 0
+        return min(input_.publisher_count() for input_ in [*inputs, *self.extra_inputs()])  # type: ignore[union-attr]
 
-    def extra_inputs(self) -> list[Any]:
-        """Subscriptions besides the camera's that the node needs (e.g. odometry)."""
+    def extra_inputs(self) -> list[InputSubscription]:
+        """Inputs besides the camera's that the node needs (e.g. odometry)."""
         return []
 
     def destroy_node(self) -> None:
@@ -327,31 +328,11 @@ class DepthNode(LifecycleNode):
         # image_transport's naming: "<image topic, after remapping>/compressed"
         return topic + "/compressed" if self.params["image_transport"] == "compressed" else topic
 
-    def _image_input(self) -> str:
-        """The image topic and its subscription's reliability, or why there is none, for /diagnostics."""
-        if self._image_qos:
-            return f"{self._image_topic()}, {reliability_in_words(self._image_qos)}"
-        return f"{self._image_topic()}, not subscribed: no publisher yet (input_qos auto)"
-
-    def _follow_image_publishers(self) -> None:
-        """(Re)subscribe to the image with the QoS ``input_qos`` asks for (with ``auto``: the one that
-        :func:`~depth_ros.ros.qos.image_reliability` picks for the topic's publishers now); nothing when it is
-        the current one, or when ``auto`` finds no publisher yet."""
-        setting, topic = str(self.params["input_qos"]), self._image_topic()
-        wanted = setting if setting != "auto" else image_reliability(self.get_publishers_info_by_topic(topic))
-        if wanted is None or wanted == self._image_qos:
-            return
-        message = CompressedImage if self.params["image_transport"] == "compressed" else Image
-        previous = self._image_subscription
-        self._image_subscription = self.create_subscription(message, topic, self._on_image, qos_profile(wanted))
-        self._image_qos = wanted
-        reliability = reliability_in_words(wanted)
-        if previous is None:
-            if setting == "auto":
-                self.get_logger().info(f"subscribed to {topic} {reliability}, as its publishers offer")
-            return
-        self.destroy_subscription(previous)
-        self.get_logger().warning(f"the publishers of {topic} changed their QoS: subscribed again, {reliability}")
+    def _follow_publishers(self) -> None:
+        """Subscribe again where an input's publishers changed the reliability it follows (input_qos auto)."""
+        for input_ in (self._image_input, self._camera_info_input, *self.extra_inputs()):
+            if input_ is not None:
+                input_.follow()
 
     # -------------------------------------------------------------------------------------------- callbacks
     def _on_image(self, msg: Image | CompressedImage) -> None:
@@ -370,7 +351,7 @@ class DepthNode(LifecycleNode):
             f"{self.get_fully_qualified_name()}: depth",
             self.get_fully_qualified_name(),
             self.engine.describe(),
-            self._image_input(),
+            self._image_input.describe() if self._image_input else "not subscribed: inactive",
             snapshot,
             self._reported,
         )

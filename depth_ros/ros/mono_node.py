@@ -18,6 +18,7 @@ from depth_ros.geometry import PinholeCamera
 from depth_ros.pipeline.frame import DepthResult
 from depth_ros.pipeline.mono import MonoDepthPipeline, MonoSettings
 from depth_ros.ros.depth_node import DepthNode
+from depth_ros.ros.input_subscription import InputSubscription
 from depth_ros.ros.odometry_input import ODOMETRY_PARAMETERS, OdometryInput
 from depth_ros.ros.parameters import ParameterSpec
 from depth_ros.ros.spin import run_node
@@ -74,8 +75,8 @@ class MonoDepthNode(DepthNode):
         self.pipeline = MonoDepthPipeline(self.engine, settings, pose_network)
         self.odometry = OdometryInput(self, self.params, self.stats, self.log) if mode == "odometry" else None
 
-    def extra_inputs(self) -> list[Any]:
-        return [self.odometry.subscription] if self.odometry is not None else []
+    def extra_inputs(self) -> list[InputSubscription]:
+        return [self.odometry.input] if self.odometry is not None else []
 
     def estimate(self, rgb: np.ndarray, camera: PinholeCamera, stamp: int, frame_id: str) -> DepthResult:
         pose = self.odometry.camera_pose(stamp, frame_id) if self.odometry is not None else None

@@ -18,6 +18,7 @@ from depth_ros.pipeline.frame import DepthResult
 from depth_ros.pipeline.keyframes import KeyframeSettings
 from depth_ros.pipeline.multiview import MultiViewDepthPipeline
 from depth_ros.ros.depth_node import DepthNode
+from depth_ros.ros.input_subscription import InputSubscription
 from depth_ros.ros.odometry_input import ODOMETRY_PARAMETERS, OdometryInput
 from depth_ros.ros.parameters import ParameterSpec, ParameterValueError
 from depth_ros.ros.spin import run_node
@@ -54,8 +55,8 @@ class MultiViewDepthNode(DepthNode):
         self.pipeline = MultiViewDepthPipeline(self.engine, settings)
         self.odometry = OdometryInput(self, self.params, self.stats, self.log)
 
-    def extra_inputs(self) -> list[Any]:
-        return [self.odometry.subscription]
+    def extra_inputs(self) -> list[InputSubscription]:
+        return [self.odometry.input]
 
     def estimate(self, rgb: np.ndarray, camera: PinholeCamera, stamp: int, frame_id: str) -> DepthResult:
         return self.pipeline.process(rgb, camera, stamp, self.odometry.camera_pose(stamp, frame_id))

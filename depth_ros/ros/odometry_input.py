@@ -24,9 +24,9 @@ from depth_ros.errors import PoseError
 from depth_ros.geometry import check_rigid, make_transform, quaternion_to_matrix
 from depth_ros.pipeline.frame import FrameSkipped
 from depth_ros.pipeline.pose_buffer import IMAGE_TOO_NEW, PoseBuffer
+from depth_ros.ros.input_subscription import InputSubscription
 from depth_ros.ros.messages import pose_from_odometry, pose_from_pose_stamped
 from depth_ros.ros.parameters import ParameterSpec, ParameterValueError
-from depth_ros.ros.qos import small_input_qos
 from depth_ros.ros.statistics import NodeStatistics
 from depth_ros.ros.throttled_log import ThrottledLog
 
@@ -80,9 +80,15 @@ class OdometryInput:
         odometry = params["odom_type"] == "odometry"
         message, self._read = (Odometry, pose_from_odometry) if odometry else (PoseStamped, pose_from_pose_stamped)
         # Odometry is small and frequent (50-200 Hz): keep a burst of it rather than only the newest message.
-        self.subscription = node.create_subscription(
-            message, "odom", self._on_odometry, small_input_qos(str(params["input_qos"]), depth=50)
-        )
+        self.input = InputSubscription(node, message, "odom", self._on_odometry, str(params["input_qos"]), depth=50)
+        # From configure on, so that poses gather before activation; the node follows it while active too.
+        self._follow_timer = node.create_timer(0.5, self.input.follow) if params["input_qos"] == "auto" else None
+
+    def destroy(self) -> None:
+        """Stop listening: destroy the subscription and its timer (the node's cleanup)."""
+        if self._follow_timer is not None:
+            self._node.destroy_timer(self._follow_timer)
+        self.input.destroy()
 
     def _on_odometry(self, msg: Any) -> None:
         stamp, T_odom_base = self._read(msg)

@@ -3,14 +3,17 @@
 * ``sensor_data``: best effort, keep the last message: matches every publisher (camera drivers publish best
   effort, ``ros2 bag play`` reliable); a late frame is replaced by a newer one rather than queued.
 * ``reliable``: reliable, keep the last message: for publishers or subscribers that insist on reliability.
-* ``auto`` (inputs only): the image subscription takes its publishers' reliability (see
-  :func:`image_reliability`); the small inputs (camera_info, odometry) are best effort.
+* ``auto`` (inputs only): each input subscription (image, camera_info, odometry) takes its publishers'
+  reliability (see :func:`publishers_reliability`).
 
-Why ``auto`` for images: a best-effort subscription to a large image loses it whenever one of its DDS
-fragments is lost, and with Fast DDS defaults that is nearly every image over about 0.5 MB (measured on
-loopback, one machine, 5 Hz: 640x480 rgb8 frames arrived 0-2 times in 25, whether the publisher was reliable
-or best effort; 480x360 and smaller, 25 of 25). A reliable subscription gets them all (25 of 25 at
-1280x720) but does not match a best-effort publisher, hence: reliable when every publisher is reliable.
+Why ``auto``: a best-effort subscription to a large image loses it whenever one of its DDS fragments is lost,
+and with Fast DDS defaults that is nearly every image over about 0.5 MB (measured on loopback, one machine,
+5 Hz: 640x480 rgb8 frames arrived 0-2 times in 25, whether the publisher was reliable or best effort; 480x360
+and smaller, 25 of 25). A reliable subscription gets them all (25 of 25 at 1280x720) but does not match a
+best-effort publisher, hence: reliable when every publisher is reliable. The small inputs follow their own
+publishers the same way, because best effort loses them too while large images share the way in: camera_info
+sent with each 640x480 reliable image arrived 2-3 times in 20 best effort; reliable, all 20 arrived (those
+lost on the way late, resent at the publisher's next heartbeat).
 
 Outputs default to ``reliable`` (a reliable publisher serves reliable and best-effort subscribers alike,
 rviz's default included); ``sensor_data`` makes them best effort, like depth_image_proc.
@@ -40,16 +43,10 @@ def reliability_in_words(name: str) -> str:
     return "reliable" if name == "reliable" else "best effort"
 
 
-def small_input_qos(input_qos: str, depth: int = 1) -> QoSProfile:
-    """The profile of the small inputs (camera_info, odometry) for an ``input_qos`` parameter value: reliable
-    when it says so, best effort for ``sensor_data`` and ``auto`` (small messages are not fragmented)."""
-    return qos_profile("reliable" if input_qos == "reliable" else "sensor_data", depth)
-
-
-def image_reliability(publishers: Sequence[TopicEndpointInfo]) -> str | None:
-    """What an ``auto`` image subscription takes for these publishers of its topic: ``reliable`` when every one
-    of them is reliable (a lost fragment of a large image is resent), ``sensor_data`` when one is best effort
-    (a reliable subscription would not receive from it), None without publishers (nothing to choose from)."""
+def publishers_reliability(publishers: Sequence[TopicEndpointInfo]) -> str | None:
+    """What an ``auto`` input subscription takes for these publishers of its topic: ``reliable`` when every one
+    of them is reliable (a lost sample or fragment is resent), ``sensor_data`` when one is best effort (a
+    reliable subscription would not receive from it), None without publishers (nothing to choose from)."""
     if not publishers:
         return None
     reliable = all(info.qos_profile.reliability == ReliabilityPolicy.RELIABLE for info in publishers)

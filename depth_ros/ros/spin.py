@@ -6,6 +6,7 @@ traceback; the node's own errors while running are logged and never stop it.
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -15,10 +16,32 @@ from depth_ros.errors import DepthRosError
 
 def _rcl_message(error: RuntimeError) -> str:
     """rcl's error text without the C source locations it appends (``..., at src/rcl/arguments.c:352``)."""
+    if type(error).__name__ == "UnknownROSArgsError":  # its text is the repr of a list: "['--bogus', 'x']"
+        try:
+            unknown = " ".join(ast.literal_eval(str(error)))
+        except (ValueError, SyntaxError, TypeError):
+            unknown = str(error)
+        return f"unknown arguments {unknown} (ROS arguments: -r from:=to, -p name:=value, --params-file FILE)"
     text = str(error).removeprefix("failed to initialize rcl: ")
-    if type(error).__name__ == "UnknownROSArgsError":
-        return f"unknown arguments {text} (ROS arguments: -r from:=to, -p name:=value, --params-file FILE)"
     return re.sub(r",? at [^,]*\.c:\d+", "", text).strip()
+
+
+def _init_quietly(rclpy, args: list[str]) -> None:
+    """``rclpy.init`` without rcl's own ``[ERROR] [rcl]: Failed to parse ...`` log line on a bad argument.
+
+    The exception carries the same news; the caller prints it as the one error line.
+    """
+    from rclpy.logging import LoggingSeverity, get_logger_effective_level, set_logger_level
+
+    level = get_logger_effective_level("rcl")
+    set_logger_level("rcl", LoggingSeverity.FATAL)
+    try:
+        rclpy.init(args=args)
+    except RuntimeError:
+        set_logger_level("rcl", level)
+        raise
+    if get_logger_effective_level("rcl") == LoggingSeverity.FATAL:  # unless --log-level rcl:=... set it
+        set_logger_level("rcl", level)
 
 
 def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None) -> int:
@@ -31,7 +54,7 @@ def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None)
     # the cores) than it gains; one thread measured 2x faster per frame in benchmarks/node_overhead.py.
     cv2.setNumThreads(1)
     try:
-        rclpy.init(args=list(args) if args is not None else sys.argv)
+        _init_quietly(rclpy, list(args) if args is not None else sys.argv)
     except RuntimeError as error:  # rcl's UnknownROSArgsError / RCLError: a bad --ros-args or params file
         print(f"error: cannot start ROS: {_rcl_message(error)}", file=sys.stderr)
         return 2
