@@ -280,6 +280,30 @@ def test_parameter_defaults_are_described_and_allowed(kind: str) -> None:
             assert comments.get(spec.name) == set(spec.choices), f"{kind}.yaml comment of {spec.name}"
 
 
+def test_parameter_values_are_checked_against_the_defaults_type() -> None:
+    pytest.importorskip("rclpy", reason=RCLPY_SKIP)
+    from array import array
+
+    from depth_ros.ros.parameters import ParameterSpec, ParameterValueError
+
+    gap, translation = ParameterSpec("gap", 0.2, "s", minimum=0.0), ParameterSpec("t", [0.0, 0.0, 0.0], "m", length=3)
+    assert gap.check(1) == 1.0 and isinstance(gap.check(1), float)  # -p gap:=1 means 1.0
+    assert translation.check([0, 0, 1]) == [0.0, 0.0, 1.0] == translation.check(array("d", [0, 0, 1]))
+    flag, count, name = ParameterSpec("f", True, ""), ParameterSpec("n", 1, ""), ParameterSpec("s", "a", "")
+    for spec, value, expected in [
+        (count, "abc", "parameter n = 'abc' has the wrong type: expected an integer like its default 1"),
+        (count, 1.5, "expected an integer"),
+        (count, True, "n = true has the wrong type"),
+        (flag, 1, "expected a boolean (true, false) like its default true"),
+        (gap, "0.5", "expected a double (a number) like its default 0.2"),
+        (name, 3, "expected a string like its default 'a'"),
+        (translation, "1 2 3", "expected a double array (numbers in brackets) like its default [0.0, 0.0, 0.0]"),
+        (translation, [True, 0, 1], "t = [true, 0, 1] has the wrong type"),
+    ]:
+        with pytest.raises(ParameterValueError, match=re.escape(expected)):
+            spec.check(value)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_launch_overrides_are_parameters_of_the_node(kind: str) -> None:
     names = {spec.name for spec in declared_specs(kind)}

@@ -390,7 +390,7 @@ def test_depth_ros_run_starts_the_node_and_stops_on_ctrl_c(graph, corridor_bag) 
 def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> None:
     unreadable_params = tmp_path / "unreadable.yaml"
     unreadable_params.write_text("x: [\n")
-    backend_only_params = tmp_path / "backend_only.yaml"  # with the shipped file, rcl keeps its int over "abc"
+    backend_only_params = tmp_path / "backend_only.yaml"  # so that rcl takes "abc" (see below)
     backend_only_params.write_text("/**:\n  ros__parameters:\n    backend: auto\n")
     for arguments, message in [
         (["--ros-args", "-p", f"model:={tmp_path / 'missing.pt'}"], "model file not found"),
@@ -401,14 +401,31 @@ def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> Non
         (["--params", str(unreadable_params)], "cannot start ROS: Couldn't parse params file"),
         (
             ["--params", str(backend_only_params), "--ros-args", "-p", "points_decimation:=abc"],
-            "parameter points_decimation has a value of the wrong type: expected int like its default 1",
+            "parameter points_decimation = 'abc' has the wrong type: expected an integer like its default 1",
         ),
+        (["--ros-args", "-p", "model:=3"], "parameter model = 3 has the wrong type: expected a string"),
+        (  # over the shipped file's points_rgb: false, rcl itself would keep false and say nothing
+            ["--ros-args", "-p", "points_rgb:=1"],
+            "sets points_rgb to false, and rcl would keep that and ignore this integer without a word: give true",
+        ),
+        (["--ros-args", "-p", "points_decimation:=2.5"], "ignore this double without a word: give an integer"),
     ]:
         run = [sys.executable, "-m", "depth_ros.cli", "run", "mono", *arguments]
         result = subprocess.run(run, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2, result.stderr
         lines = [line for line in result.stderr.splitlines() if line.strip()]  # no rcl log line before ours
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+
+
+def test_integers_are_taken_for_double_parameters(graph) -> None:
+    """``-p max_pose_gap:=1`` and ``translation: [0, 0, 1]`` in a YAML file arrive as ROS integers; rclpy alone
+    would refuse them for the declared doubles."""
+    overrides = parameters(max_pose_gap=1, **{"camera_extrinsic.translation": [0, 0, 1]})
+    node = graph.add(MultiViewDepthNode(context=graph.context, namespace="ints", parameter_overrides=overrides))
+    assert node.params["max_pose_gap"] == 1.0 and isinstance(node.params["max_pose_gap"], float)
+    assert node.params["camera_extrinsic.translation"] == [0.0, 0.0, 1.0]
+    assert node.odometry.T_base_cam[:3, 3].tolist() == [0.0, 0.0, 1.0]
+    graph.remove(node)
 
 
 def test_multiview_node_with_compressed_images_pose_stamped_and_coloured_decimated_points(graph, corridor) -> None:
