@@ -390,8 +390,9 @@ def test_missing_lidar_topic_is_a_clean_error(mcap_bag: Path, capsys) -> None:
 def test_rate_without_live_or_below_zero_is_a_clean_error(mcap_bag: Path, capsys) -> None:
     status, _, err = _run_eval(capsys, mcap_bag, "--rate", "2")
     _assert_one_error_line(status, err, "--rate sets the playback speed of --live")
-    status, _, err = _run_eval(capsys, mcap_bag, "--live", "--rate", "-1")
-    _assert_one_error_line(status, err, "--rate must be > 0")
+    for rate in ("-1", "nan", "inf"):
+        status, _, err = _run_eval(capsys, mcap_bag, "--live", "--rate", rate)
+        _assert_one_error_line(status, err, "--rate must be > 0")
 
 
 def test_camera_info_of_another_size_names_both_sizes(build_bag, frames, tmp_path: Path, capsys) -> None:
@@ -459,3 +460,30 @@ def test_two_backends_side_by_side_give_one_table_and_the_same_numbers(mcap_bag:
     report = (out / "report.md").read_text()
     assert "| mono (pytorch) | raw |" in report and "| mono (onnxruntime) | raw |" in report
     assert "mono (pytorch)" in stdout and "mono (onnxruntime)" in stdout
+
+
+def test_odometry_scale_for_an_onnx_model_takes_the_pose_network_from_pose_model(
+    mcap_bag: Path, tmp_path: Path, capsys
+) -> None:
+    from depth_ros.resources import shipped_weights
+
+    onnx = tmp_path / "lite.onnx"  # an ONNX file holds no pose network, and none lies beside it
+    assert main(["export", "monodepth2", "--weights", str(shipped_weights("monodepth2")), "--out", str(onnx)]) == 0
+    odometry = ("--model", "mono", "--weights-mono", onnx, "--scale-mode", "odometry", "--report", tmp_path / "r")
+    status, _, err = _run_eval(capsys, mcap_bag, *odometry)
+    _assert_one_error_line(status, err, "none was found", "depth-ros eval --pose-model")
+    status, _, err = _run_eval(capsys, mcap_bag, *odometry, "--pose-model", shipped_weights("monodepth2_pose"))
+    assert status == 0, err
+    model = json.loads((tmp_path / "r" / "metrics.json").read_text())["models"]["mono"]
+    assert model["frames_evaluated"] > 0 and math.isfinite(model["raw"]["abs_rel"])
+    status, _, err = _run_eval(capsys, mcap_bag, "--model", "mono", "--pose-model", shipped_weights("monodepth2_pose"))
+    _assert_one_error_line(status, err, "--pose-model is for the mono model with --scale-mode odometry")
+
+
+def test_odometry_scale_for_the_shipped_checkpoint_finds_its_pose_network() -> None:
+    from depth_ros.eval.replay import open_model
+    from depth_ros.pipeline.mono import MonoSettings
+    from depth_ros.resources import shipped_weights
+
+    model = open_model("mono", shipped_weights("monodepth2"), "pytorch", mono_settings=MonoSettings("odometry"))
+    assert model.metric  # odometry makes it metric; without its pose network this raised

@@ -156,6 +156,24 @@ def test_the_pose_network_beside_a_model_file_goes_with_it(models: dict[str, Pat
     assert pose_network_for(models["trained"]) is not None  # the trainer's model.pt carries its own
 
 
+def test_the_pose_network_inside_a_checkpoint_comes_before_one_beside_it(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
+    shutil.copyfile(models["trained"], tmp_path / "model.pt")
+    torch.save({"format": "x"}, tmp_path / "model_pose.pt")  # would fail to load if it were chosen
+    found = pose_network_for(tmp_path / "model.pt")
+    stored = torch.load(models["trained"], weights_only=True)["networks"]["pose"]
+    assert found is not None and torch.equal(found.state_dict()["decoder.net.0.weight"], stored["decoder.net.0.weight"])
+
+
+def test_an_onnx_model_takes_the_pose_network_beside_it_or_none(models: dict[str, Path], tmp_path: Path) -> None:
+    onnx = tmp_path / "lite.onnx"
+    onnx.write_bytes(b"not a checkpoint")  # what matters: it is not one of ours, so it cannot hold a pose network
+    assert pose_network_for(onnx) is None
+    shutil.copyfile(models["trained"], tmp_path / "lite_pose.pt")
+    assert pose_network_for(onnx) is not None
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -9,6 +9,7 @@ No ROS needed: the bag is read with :class:`~depth_ros.data.bag_reader.BagReader
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from depth_ros.errors import DepthRosError
@@ -41,7 +42,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     if args.rate and not args.live:
         raise DepthRosError("--rate sets the playback speed of --live: add --live, or leave --rate out")
-    if args.rate < 0:
+    if not (math.isfinite(args.rate) and args.rate >= 0):
         raise DepthRosError(f"--rate must be > 0 (a speed factor) or 0 (paced by the nodes), got {args.rate}")
     settings = EvalSettings(args.min_depth, args.max_depth)
     mono_settings = MonoSettings(args.scale_mode, args.scale_factor, args.camera_height)
@@ -60,8 +61,10 @@ def _eval(args: argparse.Namespace) -> int:
     truth = open_ground_truth(reader, T_cam_lidar, args.lidar_max_gap)
     names = MODELS if args.model == "both" else (args.model,)
     weights = {"mono": args.weights_mono, "multiview": args.weights_multiview}
+    if args.pose_model and (args.scale_mode != "odometry" or "mono" not in names):
+        raise DepthRosError("--pose-model is for the mono model with --scale-mode odometry: add those or leave it out")
     request = EvalRequest(
-        model_choices(names, weights, args.backend),
+        model_choices(names, weights, args.backend, args.pose_model),
         args.device,
         mono_settings,
         settings,
@@ -114,6 +117,10 @@ def register_eval(subparsers) -> None:
     parser.add_argument(
         "--scale-mode", choices=SCALE_MODES, default="relative", help="mono depth scale, as the node's (default: "
         "relative; odometry uses the bag's odometry and the pose network)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pose-model", type=Path, help="--scale-mode odometry: checkpoint holding the pose network, as the node's "
+        "pose_model (default: in the mono checkpoint, else <weights>_pose.pt beside it)",
     )  # fmt: skip
     parser.add_argument("--scale-factor", type=float, default=1.0, help="--scale-mode fixed: metres per model unit")
     height = MonoSettings.camera_height_m

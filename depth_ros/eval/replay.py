@@ -76,6 +76,7 @@ def open_model(
     device: Device = "cpu",
     mono_settings: MonoSettings | None = None,
     label: str = "",
+    pose_model: Path | None = None,
 ) -> ReplayModel:
     """The pipeline a node of ``name`` runs, on ``weights`` (default: the shipped ones), warmed up.
 
@@ -87,6 +88,8 @@ def open_model(
         backend, device: see :func:`~depth_ros.runtime.engine.open_engine`.
         mono_settings: the scale mode of ``mono`` (default: ``relative``, as the node's default).
         label: its name in reports (default: ``name``).
+        pose_model: odometry mode: the checkpoint holding the pose network (default: the one that goes with
+            ``weights``), as the node's ``pose_model`` parameter.
 
     Raises:
         DepthRosError: an unknown name, a model file that cannot be opened, or a model of another architecture.
@@ -101,9 +104,9 @@ def open_model(
     mono_settings = mono_settings or MonoSettings()
     pose_network = None
     if mono_settings.scale_mode == "odometry":
-        from depth_ros.models.checkpoints import pose_network_for
+        from depth_ros.models.checkpoints import load_pose_network, pose_network_for
 
-        pose_network = pose_network_for(path)
+        pose_network = load_pose_network(pose_model) if pose_model else pose_network_for(path)
     pipeline = MonoDepthPipeline(engine, mono_settings, pose_network)
     return ReplayModel(label or name, pipeline, engine.describe(), metric=pipeline.metric)
 

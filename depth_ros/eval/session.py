@@ -24,12 +24,15 @@ class ModelChoice:
         weights: a checkpoint, ONNX file or TensorRT engine; None: the shipped weights.
         backend: as :func:`~depth_ros.runtime.engine.open_engine` takes it.
         label: its name in reports (unique within one).
+        pose_model: ``mono`` with scale mode odometry: the checkpoint holding the pose network (None: the one
+            :func:`~depth_ros.models.checkpoints.pose_network_for` finds for ``weights``).
     """
 
     kind: str
     weights: Path | None = None
     backend: str = "auto"
     label: str = ""
+    pose_model: Path | None = None
 
     @property
     def name(self) -> str:
@@ -37,10 +40,11 @@ class ModelChoice:
 
 
 def model_choices(
-    kinds: tuple[str, ...], weights: dict[str, list[Path]], backends: list[str]
+    kinds: tuple[str, ...], weights: dict[str, list[Path]], backends: list[str], pose_model: Path | None = None
 ) -> tuple[ModelChoice, ...]:
     """Every combination of kind, weights file (default: the shipped ones) and backend, labelled so that each
-    is told apart: ``mono``, or ``mono model.onnx``, ``mono (pytorch)`` when there are several."""
+    is told apart: ``mono``, or ``mono model.onnx``, ``mono (pytorch)`` when there are several; the mono ones
+    take ``pose_model``."""
     choices = []
     for kind in kinds:
         files: list[Path | None] = list(weights.get(kind) or [None])
@@ -48,7 +52,7 @@ def model_choices(
             for backend in backends:
                 label = kind + (f" {path.name}" if len(files) > 1 and path else "")
                 label += f" ({backend})" if len(backends) > 1 else ""
-                choices.append(ModelChoice(kind, path, backend, label))
+                choices.append(ModelChoice(kind, path, backend, label, pose_model if kind == "mono" else None))
     return tuple(choices)
 
 
@@ -86,7 +90,7 @@ def evaluate_bag(reader: BagReader, truth: GroundTruthSource, request: EvalReque
     results: list[ModelResult] = []
     if request.offline:
         models = [
-            open_model(m.kind, m.weights, m.backend, request.device, request.mono, label=m.name)  # type: ignore[arg-type]
+            open_model(m.kind, m.weights, m.backend, request.device, request.mono, m.name, m.pose_model)  # type: ignore[arg-type]
             for m in request.models
         ]
         results += replay(reader, models, truth, request.settings, request.examples, request.progress)

@@ -231,6 +231,8 @@ def load_pose_network(path: Path) -> Monodepth2Pose | None:
         data = read_weights(path)
         metadata = _checkpoint_metadata(path, data)
     except CheckpointError as error:
+        if not Path(path).is_file():
+            raise
         raise CheckpointError(
             f"{error}; the pose network travels only in depth_ros checkpoints (the trainer's model.pt), not in "
             "ONNX or TensorRT files: point to the checkpoint the model was exported from"
@@ -252,12 +254,17 @@ def load_pose_network(path: Path) -> Monodepth2Pose | None:
 
 
 def pose_network_for(model_path: Path) -> Monodepth2Pose | None:
-    """The pose network that goes with the depth model at ``model_path``: ``<stem>_pose.pt`` beside it when that
-    file exists (how the shipped weights come: ``monodepth2_lite.pt`` and ``monodepth2_lite_pose.pt``), else
-    the one inside the model's own checkpoint (the trainer's ``model.pt``); None when neither has one."""
+    """The pose network that goes with the depth model at ``model_path``: the one inside the model's own
+    checkpoint (the trainer's ``model.pt``, trained with it), else ``<stem>_pose.pt`` beside it (how the shipped
+    weights come: ``monodepth2_lite.pt`` and ``monodepth2_lite_pose.pt``; for an ONNX file or TensorRT engine,
+    the checkpoint it was exported from, renamed); None when neither has one."""
     model_path = Path(model_path)
+    try:
+        inside = load_pose_network(model_path)
+    except CheckpointError:  # not one of our checkpoints (ONNX, an engine): it cannot hold one
+        inside = None
     beside = model_path.with_name(f"{model_path.stem}_pose.pt")
-    return load_pose_network(beside if beside.is_file() else model_path)
+    return inside if inside is not None or not beside.is_file() else load_pose_network(beside)
 
 
 def _checkpoint_metadata(path: Path, data: Any) -> ModelMetadata:

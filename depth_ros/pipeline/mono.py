@@ -281,6 +281,7 @@ def check_scale_mode(engine: DepthEngine, settings: MonoSettings, pose_network: 
     if mode == "odometry" and pose_network is None:
         raise DepthRosError(
             "scale_mode=odometry needs the model's pose network, and none was found: neither a <model>_pose.pt "
-            "beside the model file nor one inside it (the trainer's model.pt carries it); name it with the node's "
-            "pose_model parameter, or choose another scale_mode (ground, fixed, relative)"
+            "beside the model file nor one inside it (the trainer's model.pt carries it); name the checkpoint "
+            "holding it with the node's pose_model parameter (depth-ros eval --pose-model), or choose another "
+            "scale_mode (ground, fixed, relative)"
         )

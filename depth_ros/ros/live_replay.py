@@ -63,6 +63,7 @@ def _node_parameters(model: ModelChoice, device: str, mono: MonoSettings, reader
     if model.kind == "mono":
         values |= {"scale_mode": mono.scale_mode, "scale_factor": mono.scale_factor}
         values |= {"camera_height": mono.camera_height_m, "scale_window": mono.scale_window}
+        values["pose_model"] = str(model.pose_model or "")
     if reader.T_base_cam is not None:
         values["camera_extrinsic.translation"] = [float(v) for v in reader.T_base_cam[:3, 3]]
         values["camera_extrinsic.rotation"] = [float(v) for v in matrix_to_quaternion(reader.T_base_cam[:3, :3])]

@@ -40,7 +40,7 @@ MONO_PARAMETERS = (
     ParameterSpec(
         "pose_model",
         "",
-        "odometry: checkpoint holding the pose network; empty: <model>_pose.pt beside model, else model itself",
+        "odometry: checkpoint holding the pose network; empty: the one in model, else <model>_pose.pt beside it",
     ),
     *ODOMETRY_PARAMETERS,
 )
