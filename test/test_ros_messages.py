@@ -154,9 +154,11 @@ def test_a_published_cloud_is_written_over_only_when_its_layout_matches() -> Non
     assert reused.header == later and reused.header is not later
     assert bytes(reused.data) == bytes(point_cloud_from_depth(_depth(2), CAMERA, later).data)
     assert _roundtrip(reused) == reused
+    kept = bytes(published.data)
     decimated = point_cloud_from_depth(_depth(2), CAMERA, later, 2, reuse=published)
     coloured = point_cloud_from_depth(_depth(2), CAMERA, later, rgb=_rgb(), reuse=published)
     assert decimated is not published and coloured is not published
+    assert bytes(published.data) == kept and published.header == later  # another layout: left as it was
     assert (decimated.height, decimated.width, coloured.point_step) == (3, 5, 32)
 
 
