@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _FILE_SYSTEM_ERRORS = (PermissionError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError)
-_FILE_SYSTEM_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENAMETOOLONG}
+_FILE_SYSTEM_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENAMETOOLONG, errno.ENOTEMPTY, errno.EXDEV}
 
 
 def _is_file_system_error(error: OSError) -> bool:
@@ -147,14 +147,19 @@ def _is_file_system_error(error: OSError) -> bool:
 def _os_error_line(error: OSError) -> str:
     """One line for a file-system error, naming the path the user gave and any file in its way.
 
-    ``os.replace(temporary, path)`` reports both paths; ``path`` (``filename2``) is the one the user knows.
+    Our files are written to a temporary ``.NAME.*.tmp`` beside them and moved into place with
+    ``os.replace``, whose error names both: the destination is the path the user knows.
     """
-    name = error.filename2 or error.filename
-    if not name:
+    if not error.filename:
         return str(error)
-    path = Path(name)
-    if isinstance(error, FileExistsError) and path.is_file():  # a folder was to be made here
-        return f"{path} is a file, not a folder"
+    path = Path(error.filename)
+    if error.filename2:
+        if path.name.startswith(".") and path.name.endswith(".tmp"):
+            path = Path(error.filename2)
+        else:
+            return f"{error.strerror or error}: {path} -> {error.filename2}"
+    if isinstance(error, FileExistsError) and path.is_file():
+        return f"{path} already exists and is a file"
     if isinstance(error, (FileExistsError, NotADirectoryError)):
         in_the_way = next((p for p in path.parents if p.is_file()), None)
         if in_the_way is not None:

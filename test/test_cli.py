@@ -6,7 +6,9 @@ Success paths write real bags and PNGs; error paths must exit with status 2 and 
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -140,8 +142,25 @@ def test_an_output_folder_that_is_a_file_is_a_clean_error(tmp_path: Path, where:
     else:
         weights = Path(__file__).parents[1] / "weights" / "mvdepthnet_lite.pt"
         result = depth_ros("export", "mvdepthnet", "--weights", weights, "--out", in_the_way / "model.onnx")
-    assert_clean_error(result, f"{in_the_way} is a file, not a folder")
+    # demo: "taken/sample_bag: taken is a file, not a folder"; export: "taken already exists and is a file"
+    assert_clean_error(result, str(in_the_way), "is a file")
     assert in_the_way.read_text() == "keep me"
+
+
+def test_file_system_error_lines_name_the_paths_involved(tmp_path: Path) -> None:
+    from depth_ros.cli import _is_file_system_error, _os_error_line
+
+    missing, destination = tmp_path / "missing", tmp_path / "dest.pt"
+    with pytest.raises(OSError) as caught:
+        os.replace(missing, destination)
+    assert _os_error_line(caught.value) == f"No such file or directory: {missing} -> {destination}"
+    existing = tmp_path / "model.onnx"
+    existing.write_text("")
+    with pytest.raises(FileExistsError) as caught:
+        existing.open("x").close()  # an exclusive create: no folder involved
+    assert _os_error_line(caught.value) == f"{existing} already exists and is a file"
+    assert _is_file_system_error(caught.value)
+    assert not _is_file_system_error(ConnectionResetError(errno.ECONNRESET, "reset"))  # a bug: not hidden
 
 
 def test_an_export_file_that_is_a_folder_is_named_in_the_error(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from depth_ros.models.checkpoints import (
     CheckpointError,
     load_pose_network,
     monodepth2_metadata,
+    named_pose_network,
     pose_network_for,
     save_checkpoint,
 )
@@ -164,6 +165,23 @@ def test_the_pose_network_inside_a_checkpoint_comes_before_one_beside_it(
     found = pose_network_for(tmp_path / "model.pt")
     stored = torch.load(models["trained"], weights_only=True)["networks"]["pose"]
     assert found is not None and torch.equal(found.state_dict()["decoder.net.0.weight"], stored["decoder.net.0.weight"])
+
+
+def test_a_broken_pose_network_inside_a_checkpoint_is_an_error_not_none(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
+    data = torch.load(models["trained"], weights_only=True)
+    data["networks"]["pose"].pop("decoder.net.0.weight")
+    torch.save(data, tmp_path / "model.pt")
+    shutil.copyfile(models["trained"], tmp_path / "model_pose.pt")  # not taken silently in its place
+    with pytest.raises(CheckpointError, match=r"decoder\.net\.0\.weight"):
+        pose_network_for(tmp_path / "model.pt")
+
+
+def test_a_named_pose_model_without_a_pose_network_says_so(models: dict[str, Path]) -> None:
+    with pytest.raises(CheckpointError, match=f"{models['depth_only']} holds no pose network"):
+        named_pose_network(models["depth_only"])
+    assert named_pose_network(models["trained"]) is not None
 
 
 def test_an_onnx_model_takes_the_pose_network_beside_it_or_none(models: dict[str, Path], tmp_path: Path) -> None:

@@ -304,6 +304,25 @@ def test_parameter_values_are_checked_against_the_defaults_type() -> None:
             spec.check(value)
 
 
+def test_overrides_that_rcl_dropped_are_found() -> None:
+    pytest.importorskip("rclpy", reason=RCLPY_SKIP)
+    from depth_ros.ros.parameters import overrides_not_taken
+
+    values = {"points_rgb": False, "gap": 1000.0, "n": 1, "model": "3", "t": [0.0, 0.0, 1.0]}
+    taken = ["gap:=1e3", "n:=1", "model:='3'", "t:=[0, 0.0, 1]", "points_rgb:=no", "node:points_rgb:=false"]
+    assert overrides_not_taken([x for rule in taken for x in ("-p", rule)], "node", values) == []
+    dropped = ["points_rgb:=1", "node:n:=2.5", "t:=[0.5, 0.0, 1.0]"]
+    others = ["other:points_rgb:=1", "unknown:=1"]  # another node's rule; not a parameter of this node
+    found = overrides_not_taken(
+        ["--ros-args", *(x for rule in dropped + others for x in ("--param", rule))], "node", values
+    )
+    assert [line.split(" did not take")[0] for line in found] == [f"-p {rule}" for rule in dropped]
+    assert found[0].endswith(
+        "points_rgb is false, most likely from the params file (rcl keeps a file's value over "
+        "an override of another type): write it as a boolean (true, false)"
+    )
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_launch_overrides_are_parameters_of_the_node(kind: str) -> None:
     names = {spec.name for spec in declared_specs(kind)}

@@ -373,8 +373,10 @@ def test_multiview_node_survives_bad_odometry_and_recovers(graph, corridor) -> N
 
 
 def test_depth_ros_run_starts_the_node_and_stops_on_ctrl_c(graph, corridor_bag) -> None:
-    run = [sys.executable, "-m", "depth_ros.cli", "run", "multiview", "--ros-args", "-r", "__ns:=/cli", *remaps()[1:]]
-    process = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # over the shipped file's points_rgb: false, rcl keeps false and drops the integer 1 without a word: we warn
+    overrides = ["-p", "points_rgb:=1", "-p", "keyframes.max_baseline:=1e0"]
+    run = [sys.executable, "-m", "depth_ros.cli", "run", "multiview", "--ros-args", "-r", "__ns:=/cli", *overrides]
+    process = subprocess.Popen([*run, *remaps()[1:]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         depth = graph.listen(Image, "/cli/depth/image")
         player = BagPlayer(graph.probe, corridor_bag, topics=list(INPUTS.values()))
@@ -386,6 +388,7 @@ def test_depth_ros_run_starts_the_node_and_stops_on_ctrl_c(graph, corridor_bag) 
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "/cli/multiview_depth_node" in output or "cli.multiview_depth_node" in output
+    assert "-p points_rgb:=1 did not take: points_rgb is false" in output and "max_baseline" not in output
 
 
 def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> None:
@@ -405,11 +408,6 @@ def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> Non
             "parameter points_decimation = 'abc' has the wrong type: expected an integer like its default 1",
         ),
         (["--ros-args", "-p", "model:=3"], "parameter model = 3 has the wrong type: expected a string"),
-        (  # over the shipped file's points_rgb: false, rcl itself would keep false and say nothing
-            ["--ros-args", "-p", "points_rgb:=1"],
-            "sets points_rgb to false, and rcl would keep that and ignore this integer without a word: give true",
-        ),
-        (["--ros-args", "-p", "points_decimation:=2.5"], "ignore this double without a word: give an integer"),
     ]:
         run = [sys.executable, "-m", "depth_ros.cli", "run", "mono", *arguments]
         result = subprocess.run(run, capture_output=True, text=True, timeout=120)
@@ -484,7 +482,8 @@ def test_multiview_node_with_compressed_images_pose_stamped_and_coloured_decimat
 def test_lifecycle_without_autostart_waits_for_the_transitions(graph, corridor, tmp_path: Path) -> None:
     """With ``autostart: false`` the node is a managed node driven over its real lifecycle services:
     configure loads the engine and creates the outputs, activate subscribes and publishes, deactivate stops
-    taking images, cleanup removes the outputs; a configure that fails (no model file) is refused and logged."""
+    taking images, cleanup removes the outputs, shutdown releases everything; a configure that fails (no model
+    file) is refused and logged."""
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState, GetState
 
@@ -564,6 +563,11 @@ def test_lifecycle_without_autostart_waits_for_the_transitions(graph, corridor, 
         assert state() == "unconfigured" and not hasattr(node, "engine") and not hasattr(node, "pipeline")
         gc.collect()
         assert engine() is None  # nothing holds the engine any more: its memory is freed
+        assert wait_for(lambda: graph.probe.count_publishers("/lc/depth/image") == 0, 10.0)
+
+        assert transition(Transition.TRANSITION_CONFIGURE) and state() == "inactive"
+        assert transition(Transition.TRANSITION_INACTIVE_SHUTDOWN) and state() == "finalized"
+        assert not hasattr(node, "engine") and not list(node.timers) and not list(node.subscriptions)
         assert wait_for(lambda: graph.probe.count_publishers("/lc/depth/image") == 0, 10.0)
 
         assert not transition(Transition.TRANSITION_CONFIGURE, "/lc_broken")

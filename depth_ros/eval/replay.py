@@ -104,9 +104,9 @@ def open_model(
     mono_settings = mono_settings or MonoSettings()
     pose_network = None
     if mono_settings.scale_mode == "odometry":
-        from depth_ros.models.checkpoints import load_pose_network, pose_network_for
+        from depth_ros.models.checkpoints import named_pose_network, pose_network_for
 
-        pose_network = load_pose_network(pose_model) if pose_model else pose_network_for(path)
+        pose_network = named_pose_network(pose_model) if pose_model else pose_network_for(path)
     pipeline = MonoDepthPipeline(engine, mono_settings, pose_network)
     return ReplayModel(label or name, pipeline, engine.describe(), metric=pipeline.metric)
 

@@ -219,6 +219,10 @@ def load_checkpoint(path: Path, data: Any = None) -> tuple[nn.Module, ModelMetad
     return model.eval(), metadata
 
 
+class NotOurCheckpointError(CheckpointError):
+    """A weights file that is not a depth_ros checkpoint (an ONNX file, an engine, another format)."""
+
+
 def load_pose_network(path: Path) -> Monodepth2Pose | None:
     """The Monodepth2 pose network that the trainer stores beside the depth network in our checkpoint, in eval
     mode on the CPU; None when the file holds none (e.g. an MVDepthNet model).
@@ -226,6 +230,10 @@ def load_pose_network(path: Path) -> Monodepth2Pose | None:
     The trainer saves it as ``networks["pose"]`` (a state dict) without constructor arguments: its encoder
     has the depth network's ``num_layers`` and ``width`` (the metadata's variant); ``with_fc`` and the number
     of predicted frames are read from the weights. Loading is strict.
+
+    Raises:
+        NotOurCheckpointError: ``path`` exists but is not one of our checkpoints.
+        CheckpointError: no such file, or a pose entry that does not fit.
     """
     try:
         data = read_weights(path)
@@ -233,7 +241,7 @@ def load_pose_network(path: Path) -> Monodepth2Pose | None:
     except CheckpointError as error:
         if not Path(path).is_file():
             raise
-        raise CheckpointError(
+        raise NotOurCheckpointError(
             f"{error}; the pose network travels only in depth_ros checkpoints (the trainer's model.pt), not in "
             "ONNX or TensorRT files: point to the checkpoint the model was exported from"
         ) from error
@@ -253,6 +261,20 @@ def load_pose_network(path: Path) -> Monodepth2Pose | None:
     return network.eval()
 
 
+def named_pose_network(path: Path) -> Monodepth2Pose:
+    """The pose network in the checkpoint a user named (the node's ``pose_model``, ``eval --pose-model``).
+
+    Raises:
+        CheckpointError: see :func:`load_pose_network`, or the checkpoint holds no pose network.
+    """
+    network = load_pose_network(path)
+    if network is None:
+        raise CheckpointError(
+            f"{path} holds no pose network: name the trainer's model.pt of a Monodepth2 run, or a <model>_pose.pt"
+        )
+    return network
+
+
 def pose_network_for(model_path: Path) -> Monodepth2Pose | None:
     """The pose network that goes with the depth model at ``model_path``: the one inside the model's own
     checkpoint (the trainer's ``model.pt``, trained with it), else ``<stem>_pose.pt`` beside it (how the shipped
@@ -261,7 +283,7 @@ def pose_network_for(model_path: Path) -> Monodepth2Pose | None:
     model_path = Path(model_path)
     try:
         inside = load_pose_network(model_path)
-    except CheckpointError:  # not one of our checkpoints (ONNX, an engine): it cannot hold one
+    except NotOurCheckpointError:  # ONNX, an engine: it cannot hold one (a broken pose entry is raised)
         inside = None
     beside = model_path.with_name(f"{model_path.stem}_pose.pt")
     return inside if inside is not None or not beside.is_file() else load_pose_network(beside)

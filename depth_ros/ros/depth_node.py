@@ -220,14 +220,19 @@ class DepthNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._destroy(self._configured)
-        self._configured = []
-        self._release()
+        self._unconfigure()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop()
+        self._unconfigure()  # from any state: the odometry input and the engine go too
         return TransitionCallbackReturn.SUCCESS
+
+    def _unconfigure(self) -> None:
+        """Undo configure: destroy what it created and release the engine."""
+        self._destroy(self._configured)
+        self._configured = []
+        self._release()
 
     def _stop(self) -> None:
         """Stop taking images (the frame being inferred is still published; one still waiting is counted as

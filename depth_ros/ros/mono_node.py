@@ -55,7 +55,7 @@ class MonoDepthNode(DepthNode):
         super().__init__("mono_depth_node", MONO_PARAMETERS, **node_kwargs)
 
     def setup(self) -> None:
-        from depth_ros.models.checkpoints import load_pose_network, pose_network_for
+        from depth_ros.models.checkpoints import named_pose_network, pose_network_for
         from depth_ros.resources import shipped_weights
 
         mode = str(self.params["scale_mode"])
@@ -69,7 +69,7 @@ class MonoDepthNode(DepthNode):
         pose_network = None
         if mode == "odometry":
             if self.params["pose_model"]:
-                pose_network = load_pose_network(self.params["pose_model"])
+                pose_network = named_pose_network(self.params["pose_model"])
             else:
                 pose_network = pose_network_for(self.params["model"] or shipped_weights("monodepth2"))
         self.pipeline = MonoDepthPipeline(self.engine, settings, pose_network)

@@ -7,6 +7,9 @@ parameter, the value and what is allowed.
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,3 +129,50 @@ def declare_parameters(node: Node, specs: tuple[ParameterSpec, ...]) -> dict[str
         )
         values[spec.name] = spec.check(node.declare_parameter(spec.name, spec.default, descriptor).value)
     return values
+
+
+def overrides_not_taken(args: Sequence[str], node_name: str, values: dict[str, Value]) -> list[str]:
+    """The ``-p name:=value`` rules in ``args`` for this node whose value the node did not get.
+
+    rcl keeps one slot per type for a parameter: an override fills its own slot without emptying the one a
+    params file filled, and the first filled slot in the order bool, integer, double, string, array wins. So
+    ``-p points_rgb:=1`` over a file's ``points_rgb: false`` leaves false, without a word. This compares each
+    rule's text with the value the node declared (numbers by value, booleans by YAML's words) and returns a
+    sentence for each that does not match.
+
+    Args:
+        args: the process's ROS arguments (``--ros-args -p name:=value ...``).
+        node_name: the node's name (rules ``other_node:name:=value`` are for other nodes).
+        values: the node's parameter values by name.
+    """
+    dropped = []
+    for flag, rule in itertools.pairwise(args):
+        if flag not in ("-p", "--param") or ":=" not in rule:
+            continue
+        target, text = rule.split(":=", 1)
+        node, _, name = target.rpartition(":")
+        if (node and node != node_name) or name not in values or _written_as(text, values[name]):
+            continue
+        dropped.append(
+            f"-p {rule} did not take: {name} is {_shown(values[name])}, most likely from the params file (rcl keeps "
+            f"a file's value over an override of another type): write it as {_ros_type(values[name])}"
+        )
+    return dropped
+
+
+def _written_as(text: str, value: Any) -> bool:
+    """Whether ``text`` (a ``-p`` value as typed) stands for ``value``."""
+    text = text.strip()
+    if isinstance(value, bool):
+        words = {"true", "yes", "on"} if value else {"false", "no", "off"}
+        return text.lower() in words
+    if isinstance(value, (int, float)):
+        try:
+            number = float(text)
+        except ValueError:
+            return False
+        return number == value or (math.isnan(number) and math.isnan(value))
+    if isinstance(value, str):
+        return text in (value, f"'{value}'", f'"{value}"')
+    items = [item for item in text.strip("[]").split(",") if item.strip()]
+    return len(items) == len(value) and all(_written_as(item, v) for item, v in zip(items, value, strict=True))

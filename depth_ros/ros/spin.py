@@ -29,19 +29,17 @@ def _rcl_message(error: RuntimeError) -> str:
 def _init_quietly(rclpy, args: list[str]) -> None:
     """``rclpy.init`` without rcl's own ``[ERROR] [rcl]: Failed to parse ...`` log line on a bad argument.
 
-    The exception carries the same news; the caller prints it as the one error line.
+    The exception carries the same news; the caller prints it as the one error line. Afterwards the ``rcl``
+    logger follows ``--log-level`` again (unset, so the default level applies), unless that named it.
     """
-    from rclpy.logging import LoggingSeverity, get_logger_effective_level, set_logger_level
+    from rclpy.logging import LoggingSeverity, set_logger_level
 
-    level = get_logger_effective_level("rcl")
     set_logger_level("rcl", LoggingSeverity.FATAL)
     try:
         rclpy.init(args=args)
-    except RuntimeError:
-        set_logger_level("rcl", level)
-        raise
-    if get_logger_effective_level("rcl") == LoggingSeverity.FATAL:  # unless --log-level rcl:=... set it
-        set_logger_level("rcl", level)
+    finally:
+        if not any(arg.startswith("rcl:=") for arg in args):
+            set_logger_level("rcl", LoggingSeverity.UNSET)
 
 
 def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None) -> int:
@@ -49,18 +47,26 @@ def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None)
     import cv2
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.node import Node
+
+    from depth_ros.ros.parameters import overrides_not_taken
 
     # Images here are small: OpenCV's thread pool costs more in wake-ups (and fights the inference threads for
     # the cores) than it gains; one thread measured 2x faster per frame in benchmarks/node_overhead.py.
     cv2.setNumThreads(1)
+    arguments = list(args) if args is not None else sys.argv
     try:
-        _init_quietly(rclpy, list(args) if args is not None else sys.argv)
+        _init_quietly(rclpy, arguments)
     except RuntimeError as error:  # rcl's UnknownROSArgsError / RCLError: a bad --ros-args or params file
         print(f"error: cannot start ROS: {_rcl_message(error)}", file=sys.stderr)
         return 2
     node = None
     try:
         node = make_node()
+        values = getattr(node, "params", None)
+        if isinstance(node, Node) and values is not None:
+            for sentence in overrides_not_taken(arguments, node.get_name(), values):
+                node.get_logger().warning(sentence)
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
