@@ -299,6 +299,9 @@ def test_parameter_values_are_checked_against_the_defaults_type() -> None:
         (name, 3, "expected a string like its default 'a'"),
         (translation, "1 2 3", "expected a double array (numbers in brackets) like its default [0.0, 0.0, 0.0]"),
         (translation, [True, 0, 1], "t = [true, 0, 1] has the wrong type"),
+        (translation, None, "t = [] (empty, of no type) has the wrong type"),
+        (gap, float("inf"), "gap = inf is not allowed: expected finite numbers"),
+        (translation, [0.0, float("nan"), 1.0], "t = [0.0, nan, 1.0] is not allowed: expected finite numbers"),
     ]:
         with pytest.raises(ParameterValueError, match=re.escape(expected)):
             spec.check(value)

@@ -59,6 +59,10 @@ class ParameterSpec:
         """``value`` if allowed: of the default's type (integers are accepted where numbers with a decimal point
         are expected: ``1`` for ``1.0``, ``[0, 0, 1]``); raises :class:`ParameterValueError`."""
         value = self._typed(value)
+        numbers = value if isinstance(value, list) else [value] if isinstance(value, float) else []
+        if not all(math.isfinite(number) for number in numbers):
+            shown = _shown(value)
+            raise ParameterValueError(f"parameter {self.name} = {shown} is not allowed: expected finite numbers")
         ok = (not self.choices or value in self.choices) and (self.minimum is None or value >= self.minimum)
         ok = ok and (self.length is None or len(value) == self.length)
         if not ok:
@@ -109,6 +113,8 @@ def _ros_type(value: Value) -> str:
 
 def _shown(value: Any) -> str:
     """``value`` as written in YAML or on the command line (``true``, ``[0.0, 1.0]``, ``'abc'``)."""
+    if value is None:  # rclpy's NOT_SET: what an empty list ([]) gives, as rcl cannot tell its type
+        return "[] (empty, of no type)"
     if isinstance(value, bool):
         return str(value).lower()
     if not isinstance(value, (str, int, float)) and hasattr(value, "__len__"):
