@@ -89,7 +89,9 @@ def run(config: TrainConfig, make_task: Callable[[TrainConfig], Task], resume: b
     )
     context = distributed.setup(device_kind)
     try:
-        return _run(config, make_task, resume, context)
+        summary = _run(config, make_task, resume, context)
+        distributed.wait_for_all(context)
+        return summary
     finally:
         distributed.teardown(context)
 
