@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from depth_ros.errors import DepthRosError
@@ -40,6 +41,16 @@ def _init_quietly(rclpy, args: list[str]) -> None:
     finally:
         if not any(arg.startswith("rcl:=") for arg in args):
             set_logger_level("rcl", LoggingSeverity.UNSET)
+
+
+def _wait_for_shutdown(rclpy, timeout_s: float) -> bool:
+    """Whether rclpy's context is (or within ``timeout_s`` becomes) shut down."""
+    deadline = time.monotonic() + timeout_s
+    while rclpy.ok():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None) -> int:
@@ -76,9 +87,11 @@ def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except RuntimeError:
-        if rclpy.ok():
+        # Ctrl-C while the executor was taking a message: rclpy raises from that take, either because its
+        # signal handler's thread has shut the context down meanwhile, or as pybind11's "Unable to convert
+        # call argument" when the KeyboardInterrupt landed inside the take; the shutdown follows within ms.
+        if not _wait_for_shutdown(rclpy, timeout_s=1.0):
             raise
-        # Ctrl-C shut rclpy down while the executor was taking a message: rclpy raises from that take
     finally:
         if node is not None:
             node.destroy_node()
