@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -30,11 +32,16 @@ def _make_sample(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         sequence = SyntheticSequence(config)
-    except ValueError as error:
-        raise DepthRosError(str(error)) from error
+    except ValueError as error:  # worded with the config's field names: name the options given instead
+        raise DepthRosError(re.sub(r"^(frames|moving_objects)\b", _option, str(error))) from error
     write_sample_bag(args.out, sequence, storage=args.storage, encoding=args.encoding, progress=not args.quiet)
     print(f"wrote {args.out} ({args.storage}, {args.frames} frames {args.width}x{args.height}, seed {args.seed})")
     return 0
+
+
+def _option(field: re.Match[str]) -> str:
+    """The command-line option of a ``SyntheticConfig`` field: ``moving_objects`` -> ``--moving-objects``."""
+    return "--" + field.group(1).replace("_", "-")
 
 
 def register_make_sample(subparsers) -> None:
@@ -177,10 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+        return status
     except DepthRosError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # whoever read our output left (depth-ros ... | head): nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 1
     except OSError as error:  # an output path that is a file, a read-only folder, a full disk
         if not _is_file_system_error(error):
             raise

@@ -129,7 +129,7 @@ def test_bad_demo_and_sample_settings_are_clean_errors(tmp_path: Path) -> None:
     result = depth_ros("demo", "--out", tmp_path / "demo", "--frames", "0", "--offline")
     assert_clean_error(result, "frames must be >= 1")
     result = depth_ros("make-sample", tmp_path / "bag", "--moving-objects", "-1", "--quiet")
-    assert_clean_error(result, "moving_objects must be >= 0")
+    assert_clean_error(result, "--moving-objects must be >= 0")
     assert not (tmp_path / "demo" / "sample_bag").exists() and not (tmp_path / "bag").exists()
 
 
@@ -163,12 +163,21 @@ def test_file_system_error_lines_name_the_paths_involved(tmp_path: Path) -> None
     assert not _is_file_system_error(ConnectionResetError(errno.ECONNRESET, "reset"))  # a bug: not hidden
 
 
+def test_output_into_a_closed_pipe_is_not_an_error_report(tmp_path: Path) -> None:
+    run = [sys.executable, "-m", "depth_ros.cli", "make-sample", tmp_path / "bag", "--frames", "2", "--quiet"]
+    process = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # as `depth-ros ... | head -0` would
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 1 and stderr == "", stderr
+    assert (tmp_path / "bag" / "metadata.yaml").is_file()  # the work itself was done
+
+
 def test_an_export_file_that_is_a_folder_is_named_in_the_error(tmp_path: Path) -> None:
     folder = tmp_path / "model.onnx"
     folder.mkdir()
     weights = Path(__file__).parents[1] / "weights" / "mvdepthnet_lite.pt"
     result = depth_ros("export", "mvdepthnet", "--weights", weights, "--out", folder)
-    assert_clean_error(result, f"Is a directory: {folder}")  # not the temporary file it was written to
+    assert_clean_error(result, f"--out {folder} is a folder: name the file to write")
     assert folder.is_dir() and not list(folder.iterdir()) and not list(tmp_path.glob(".*.tmp"))
 
 

@@ -34,6 +34,11 @@ def _export(args: argparse.Namespace) -> int:
             f"run depth-ros export {metadata.architecture} --weights {args.weights} ..."
         )
     frames = DEFAULT_MEASUREMENT_FRAMES if args.measurement_frames is None else args.measurement_frames
+    if args.out.is_dir():
+        raise OnnxError(f"--out {args.out} is a folder: name the file to write, e.g. {args.out / 'model.onnx'}")
+    blocked = next((folder for folder in (args.out.parent, *args.out.parent.parents) if folder.is_file()), None)
+    if blocked is not None:  # found now, not after the tracing
+        raise OnnxError(f"cannot write {args.out}: {blocked} is a file, not a folder")
     out = export_onnx(network, metadata, args.out, args.height, args.width, frames)
     sidecar = metadata_sidecar(out)
     exported = ModelMetadata.from_json(sidecar.read_text())
