@@ -334,8 +334,9 @@ class DepthNode(LifecycleNode):
         return topic + "/compressed" if self.params["image_transport"] == "compressed" else topic
 
     def _follow_publishers(self) -> None:
-        """Subscribe again where an input's publishers changed the reliability it follows (input_qos auto)."""
-        for input_ in (self._image_input, self._camera_info_input, *self.extra_inputs()):
+        """Subscribe again where the camera's publishers changed the reliability it follows (input_qos auto);
+        odometry follows its own on a timer of its own, from configure on."""
+        for input_ in (self._image_input, self._camera_info_input):
             if input_ is not None:
                 input_.follow()
 

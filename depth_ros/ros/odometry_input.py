@@ -81,7 +81,7 @@ class OdometryInput:
         message, self._read = (Odometry, pose_from_odometry) if odometry else (PoseStamped, pose_from_pose_stamped)
         # Odometry is small and frequent (50-200 Hz): keep a burst of it rather than only the newest message.
         self.input = InputSubscription(node, message, "odom", self._on_odometry, str(params["input_qos"]), depth=50)
-        # From configure on, so that poses gather before activation; the node follows it while active too.
+        # From configure on, so that poses gather before activation.
         self._follow_timer = node.create_timer(0.5, self.input.follow) if params["input_qos"] == "auto" else None
 
     def destroy(self) -> None:

@@ -11,8 +11,12 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from depth_ros.errors import DepthRosError
+
+if TYPE_CHECKING:
+    from depth_ros.ros.depth_node import DepthNode
 
 
 def _rcl_message(error: RuntimeError) -> str:
@@ -53,12 +57,11 @@ def _wait_for_shutdown(rclpy, timeout_s: float) -> bool:
     return True
 
 
-def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None) -> int:
+def run_node(make_node: Callable[[], DepthNode], args: Sequence[str] | None = None) -> int:
     """``rclpy.init(args)``, build the node, spin; returns the exit status."""
     import cv2
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-    from rclpy.node import Node
 
     from depth_ros.ros.parameters import overrides_not_taken
 
@@ -74,10 +77,8 @@ def run_node(make_node: Callable[[], object], args: Sequence[str] | None = None)
     node = None
     try:
         node = make_node()
-        values = getattr(node, "params", None)
-        if isinstance(node, Node) and values is not None:
-            for sentence in overrides_not_taken(arguments, node.get_name(), values):
-                node.get_logger().warning(sentence)
+        for sentence in overrides_not_taken(arguments, node.get_name(), node.params):
+            node.get_logger().warning(sentence)
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
