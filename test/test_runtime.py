@@ -25,12 +25,15 @@ import onnxruntime as ort
 import pytest
 import torch
 from test_cli import assert_clean_error, depth_ros
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 from depth_ros.errors import DepthRosError
 from depth_ros.export.onnx_export import export_onnx
 from depth_ros.geometry.se3 import axis_angle_to_matrix, make_transform
 from depth_ros.models import Monodepth2, MVDepthNet
 from depth_ros.models.checkpoints import monodepth2_metadata, mvdepthnet_metadata, save_checkpoint
+from depth_ros.models.inference import inference_graph
 from depth_ros.models.metadata import ModelMetadata
 from depth_ros.runtime import command
 from depth_ros.runtime.benchmark import Row, format_table, measure
@@ -40,6 +43,7 @@ from depth_ros.runtime.engine import (
     Runner,
     choose_backend,
     example_inputs,
+    input_specs,
     open_engine,
 )
 from depth_ros.runtime.onnx_cache import cache_path
@@ -349,6 +353,43 @@ def test_an_onnx_file_without_depth_ros_metadata_is_refused(mono: Model, tmp_pat
     onnx.save(model, bare)
     with pytest.raises(DepthRosError, match="no depth_ros metadata"):
         OnnxRuntimeEngine(bare)
+
+
+class HostTensorsSeen(TorchDispatchMode):
+    """Records every operator that receives a CPU tensor while the computation runs elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.operators: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        leaves = tree_leaves((args, kwargs))
+        if any(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in leaves):
+            self.operators.append(str(func))
+        return func(*args, **kwargs)
+
+
+@pytest.mark.parametrize("architecture", ["monodepth2", "mvdepthnet"])
+def test_inference_graphs_take_no_host_tensors_while_running(architecture: str) -> None:
+    """On a GPU, a tensor made on the host inside forward() is a blocking copy on every call, and CUDA
+    graph capture refuses it. Run on the meta device, any CPU tensor reaching an operator is one."""
+    with torch.device("meta"):
+        if architecture == "monodepth2":
+            network: torch.nn.Module = Monodepth2(**MONO_VARIANT)
+            metadata = monodepth2_metadata(MONO_VARIANT, HEIGHT, WIDTH, False, "test")
+        else:
+            network = MVDepthNet(**MVD_VARIANT)
+            metadata = mvdepthnet_metadata(MVD_VARIANT, HEIGHT, WIDTH, "test").replace(measurement_frames=FRAMES)
+        graph = inference_graph(network, metadata)
+        specs = input_specs(metadata)
+        shapes = [(1, *(spec.shape[axis] for axis in spec.network_axes)) for spec in specs]
+        dtypes = [torch.uint8 if spec.image else torch.float32 for spec in specs]
+        inputs = [torch.empty(shape, dtype=dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]
+    with torch.inference_mode(), HostTensorsSeen() as seen:
+        depth = graph(*inputs)
+    assert depth.shape == (1, 1, HEIGHT, WIDTH)
+    assert seen.operators == [], "host tensors enter the graph: a blocking host-to-device copy each on a GPU"
 
 
 # CUDA (skipped here) -----------------------------------------------------------------------------------

@@ -32,6 +32,16 @@ def swap_last_axes(x: Any) -> Any:
     return x.transpose(-1, -2) if is_tensor(x) else np.swapaxes(x, -1, -2)
 
 
+def arange_like(x: Any, count: int) -> Any:
+    """``[0, 1, ..., count - 1]`` with the kind, dtype and device of ``x``, made on that device (a tensor made
+    on the host and moved would be a blocking copy per call on a GPU, which CUDA graph capture refuses)."""
+    if is_tensor(x):
+        import torch
+
+        return torch.arange(count, dtype=x.dtype, device=x.device)
+    return np.arange(count, dtype=x.dtype)
+
+
 def like(x: Any, values: Any) -> Any:
     """``values`` as an array of the kind, dtype and device of ``x``."""
     if is_tensor(x):

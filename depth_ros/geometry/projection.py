@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from depth_ros.geometry._array import array_namespace, like, swap_last_axes
+from depth_ros.geometry._array import arange_like, array_namespace, swap_last_axes
 
 
 def pixel_grid(height: int, width: int, like_array: Any) -> Any:
     """(H, W, 3) homogeneous pixel centres ``[u, v, 1]`` with the dtype/device of ``like_array``."""
     xp = array_namespace(like_array)
-    u = like(like_array, xp.arange(width))
-    v = like(like_array, xp.arange(height))
+    u = arange_like(like_array, width)
+    v = arange_like(like_array, height)
     vv, uu = xp.meshgrid(v, u, indexing="ij")
     return xp.stack([uu, vv, xp.ones_like(uu)], -1)
 

@@ -51,8 +51,8 @@ def sampling_grid(uv: torch.Tensor, height: int, width: int) -> torch.Tensor:
     :func:`~depth_ros.geometry.grid_sample_coordinates` by a factor ``(W - 1) / W``, and is kept so that
     published weights see the cost volumes they were trained on.
     """
-    half = uv.new_tensor([width / 2.0, height / 2.0])
-    return (uv - half) / half
+    half_width, half_height = width / 2.0, height / 2.0  # Python numbers: no host tensor (see test_runtime)
+    return torch.stack([(uv[..., 0] - half_width) / half_width, (uv[..., 1] - half_height) / half_height], -1)
 
 
 # On the CPU the planes go through in blocks of about this many bytes of warped samples: small enough to stay

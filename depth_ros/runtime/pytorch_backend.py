@@ -81,7 +81,13 @@ class PyTorchEngine(DepthEngine):
 
     def _forward(self) -> torch.Tensor:
         """(1, 1, H, W) depth from the input buffers."""
-        fp16 = torch.autocast("cuda", dtype=torch.float16) if self.precision == "fp16" else contextlib.nullcontext()
+        # No autocast weight cache: each weight is cast once per pass anyway, and PyTorch's CUDA graph docs ask
+        # for cache_enabled=False when autocast runs inside a capture.
+        fp16 = (
+            torch.autocast("cuda", dtype=torch.float16, cache_enabled=False)
+            if self.precision == "fp16"
+            else contextlib.nullcontext()
+        )
         with fp16:
             return self._graph(*(self._inputs[spec.name] for spec in self.specs))
 
