@@ -244,7 +244,7 @@ def open_engine(
     height: int | None = None,
     width: int | None = None,
     threads: int | None = None,
-    cuda_graph: bool = False,
+    cuda_graph: bool | None = None,
 ) -> DepthEngine:
     """A ready :class:`DepthEngine` for a model file; ``backend="auto"`` picks one (see :func:`choose_backend`)
     and logs the choice.
@@ -259,7 +259,8 @@ def open_engine(
             ONNX file or engine has a fixed size, which these must match if given.
         threads: ONNX Runtime intra-op threads (default: ONNX Runtime's choice); PyTorch uses
             ``torch.set_num_threads``.
-        cuda_graph: PyTorch on CUDA: replay the network as one CUDA graph.
+        cuda_graph: PyTorch on CUDA: replay the network as one CUDA graph (default: on there; on an H200 it
+            made the networks 1.3-5.3x faster than eager launches, README); ``False``: eager.
 
     If ``auto`` would export a checkpoint to ONNX but ``depth_ros.export`` is missing or the cache folder cannot
     be written, PyTorch runs it instead (logged).
@@ -278,15 +279,16 @@ def open_engine(
 
             onnx_path = cached_onnx(path, network, metadata, required=backend == "onnxruntime")
             if onnx_path is not None:
-                engine = _open_file(onnx_path, "onnxruntime", device, precision, threads, cuda_graph)
+                engine = _open_file(onnx_path, "onnxruntime", device, precision, threads, bool(cuda_graph))
                 return _log_choice(engine, path, backend, f"exported to {onnx_path}")
             chosen = "pytorch"
         from depth_ros.runtime.pytorch_backend import PyTorchEngine
 
-        engine = PyTorchEngine(network, metadata, device, precision or "fp32", cuda_graph=cuda_graph)
+        graph = device == "cuda" if cuda_graph is None else cuda_graph
+        engine = PyTorchEngine(network, metadata, device, precision or "fp32", cuda_graph=graph)
         return _log_choice(engine, path, backend, "")
     chosen = choose_backend(kind, "", backend, device)
-    engine = _open_file(path, chosen, device, precision, threads, cuda_graph)
+    engine = _open_file(path, chosen, device, precision, threads, bool(cuda_graph))
     fixed = (engine.metadata.width, engine.metadata.height)
     asked = (width or fixed[0], height or fixed[1])
     if asked != fixed:

@@ -1,8 +1,9 @@
 """PyTorch backend: the inference graph in eager mode on the CPU or CUDA (fp16 by autocast, CUDA graphs optional).
 
-Input tensors are allocated once on the device, in the graph's layout, and refilled every call (again only
-when the number of MVDepthNet measurement frames changes). With ``cuda_graph`` the whole graph is captured
-once after a warm-up on a side stream and replayed: the inputs and the output then stay at fixed addresses.
+Input tensors are allocated on the device once per set of input shapes (MVDepthNet's number of measurement
+frames may change from call to call), in the graph's layout, and refilled every call. With ``cuda_graph`` the
+graph is captured once per set of shapes, after a warm-up on a side stream, and replayed: its inputs and
+output stay at fixed addresses.
 """
 
 from __future__ import annotations
@@ -53,34 +54,37 @@ class PyTorchEngine(DepthEngine):
         super().__init__(metadata, device, precision)
         self.cuda_graph = cuda_graph
         self._graph = inference_graph(network, metadata).to(device)
-        self._inputs: dict[str, torch.Tensor] = {}
         self._output = torch.from_numpy(self._depth)
-        self._captured: tuple[torch.cuda.CUDAGraph, torch.Tensor] | None = None  # the graph and its output
+        # Per set of input shapes: the device input buffers, by name, and a captured graph with its output.
+        self._buffers: dict[tuple[tuple[int, ...], ...], dict[str, torch.Tensor]] = {}
+        self._captured: dict[tuple[tuple[int, ...], ...], tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
 
     def describe(self) -> str:
         return super().describe() + (" with CUDA graph" if self.cuda_graph else "")
 
     @torch.inference_mode()
     def _run(self, inputs: dict[str, np.ndarray]) -> None:
-        for spec in self.specs:
-            source = torch.from_numpy(network_view(spec, inputs[spec.name]))
-            target = self._inputs.get(spec.name)
-            if target is None or target.shape != source.shape:
-                dtype = torch.uint8 if spec.image else torch.float32
-                self._inputs[spec.name] = target = torch.empty(source.shape, dtype=dtype, device=self.device)
-                self._captured = None  # new addresses: a captured graph would read the old buffers
-            target.copy_(source)
+        sources = [torch.from_numpy(network_view(spec, inputs[spec.name])) for spec in self.specs]
+        shapes = tuple(tuple(source.shape) for source in sources)
+        buffers = self._buffers.get(shapes)
+        if buffers is None:
+            buffers = self._buffers[shapes] = {
+                spec.name: torch.empty(shape, dtype=torch.uint8 if spec.image else torch.float32, device=self.device)
+                for spec, shape in zip(self.specs, shapes, strict=True)
+            }
+        for spec, source in zip(self.specs, sources, strict=True):
+            buffers[spec.name].copy_(source)
         if self.cuda_graph:
-            if self._captured is None:
-                self._captured = self._capture()
-            graph, depth = self._captured
+            if shapes not in self._captured:
+                self._captured[shapes] = self._capture(buffers)
+            graph, depth = self._captured[shapes]
             graph.replay()
         else:
-            depth = self._forward()
+            depth = self._forward(buffers)
         self._output.copy_(depth[0, 0])
 
-    def _forward(self) -> torch.Tensor:
-        """(1, 1, H, W) depth from the input buffers."""
+    def _forward(self, buffers: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(1, 1, H, W) depth from one set of input buffers."""
         # No autocast weight cache: each weight is cast once per pass anyway, and PyTorch's CUDA graph docs ask
         # for cache_enabled=False when autocast runs inside a capture.
         fp16 = (
@@ -89,17 +93,18 @@ class PyTorchEngine(DepthEngine):
             else contextlib.nullcontext()
         )
         with fp16:
-            return self._graph(*(self._inputs[spec.name] for spec in self.specs))
+            return self._graph(*(buffers[spec.name] for spec in self.specs))
 
-    def _capture(self) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
-        """Warm up on a side stream, then capture :meth:`_forward` into a CUDA graph; returns it and its output."""
+    def _capture(self, buffers: dict[str, torch.Tensor]) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
+        """Warm up on a side stream, then capture :meth:`_forward` on ``buffers`` into a CUDA graph; returns it
+        and its output."""
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             for _ in range(CAPTURE_WARMUP):
-                self._forward()
+                self._forward(buffers)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            depth = self._forward()
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):  # other threads may use CUDA meanwhile
+            depth = self._forward(buffers)
         return graph, depth
