@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from depth_ros.ros.waiting import wait_until as wait_for  # noqa: F401 (the tests' name for it)
@@ -49,9 +50,24 @@ class RosGraph:
         self.executor.add_node(node)
         return node
 
-    def remove(self, node: Any) -> None:
-        self.executor.remove_node(node)
-        node.destroy_node()
+    def remove(self, node: Any, timeout: float = 10.0) -> None:
+        """Take ``node`` out of the executor and destroy it on the executor's thread, between two callbacks.
+
+        Destroyed from this thread, a callback the executor had already taken could run on the dead node
+        and raise ``InvalidHandle`` in the spin thread, which ends it (seen once: every later test of the
+        module then waited in vain for the executor).
+        """
+
+        def destroy() -> None:
+            self.executor.remove_node(node)
+            node.destroy_node()
+
+        task = self.executor.create_task(destroy)
+        deadline = time.monotonic() + timeout
+        while not task.done():
+            assert time.monotonic() < deadline, f"the executor did not destroy {node.get_name()} in {timeout} s"
+            time.sleep(0.01)
+        task.result()  # raises what destroy raised
 
     def listen(self, msg_type: type, topic: str, depth: int = 200) -> list[Any]:
         """Messages arriving on ``topic`` (reliable, so none is lost between the node and the probe)."""
