@@ -20,7 +20,7 @@ from test_cli import assert_clean_error, depth_ros
 
 from depth_ros.models.checkpoints import load_checkpoint, read_weights
 from depth_ros.train.config import ConfigError, load_config
-from depth_ros.train.loop import run
+from depth_ros.train.loop import loader_workers, run
 from depth_ros.train.tasks import make_task
 
 TINY = {
@@ -65,6 +65,17 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path: Path, architecture: s
     assert straight["steps"] == resumed["steps"] == 4
     a, b = final_state(tmp_path / "straight"), final_state(tmp_path / "split")
     assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_data_loading_processes_do_not_change_the_run(tmp_path: Path) -> None:
+    """Samples and their augmentation depend on (seed, epoch, index) only, so workers (chosen per device by
+    default) leave the trained parameters as they are."""
+    torch.set_num_threads(1)
+    run(tiny_config("monodepth2", tmp_path / "in_process", "steps=3"), make_task)
+    run(tiny_config("monodepth2", tmp_path / "two_workers", "steps=3", "workers=2"), make_task)
+    a, b = final_state(tmp_path / "in_process"), final_state(tmp_path / "two_workers")
     for key in a:
         assert torch.equal(a[key], b[key]), key
 
@@ -150,6 +161,28 @@ def test_wrong_value_type_and_architecture_mismatch_are_clear_errors(tmp_path: P
     config = tmp_path / "c.yaml"
     config.write_text("architecture: monodepth2\n")
     assert_clean_error(depth_ros("train", "mvdepthnet", "--config", str(config)), "trains monodepth2, not mvdepthnet")
+
+
+@pytest.mark.parametrize(
+    ("workers", "device", "world_size", "cores", "expected"),
+    [
+        (-1, "cpu", 1, 16, 0),  # the CPU's cores run the network
+        (-1, "cuda", 1, 16, 8),  # the spare cores, at most 8
+        (-1, "cuda", 1, 5, 4),
+        (-1, "cuda", 2, 9, 3),  # shared between two training processes
+        (-1, "cuda", 1, 1, 0),
+        (3, "cuda", 1, 16, 3),  # asked for: as asked
+        (0, "cuda", 1, 16, 0),
+    ],
+)
+def test_data_loading_workers_follow_the_device(workers, device, world_size, cores, expected) -> None:
+    assert loader_workers(workers, device, world_size, cores) == expected
+
+
+def test_negative_workers_other_than_auto_are_refused() -> None:
+    assert load_config(None, []).workers == -1
+    with pytest.raises(ConfigError, match="workers must be 0 or more, or -1 to choose, got -2"):
+        load_config(None, ["workers=-2"])
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ import yaml
 
 from depth_ros.errors import DepthRosError
 
+AUTO_WORKERS = -1  # config.workers: chosen for the device (depth_ros.train.loop.loader_workers)
+
 
 class ConfigError(DepthRosError, ValueError):
     """A configuration key that does not exist, or a value of the wrong kind."""
@@ -64,7 +66,9 @@ class TrainConfig:
         seed: seeds data order, augmentation and initialisation.
         out: output folder (checkpoints ``last.pt`` / ``best.pt``, ``config.yaml``, TensorBoard logs).
         checkpoint_every, validate_every, log_every: in steps.
-        workers: data-loading processes.
+        workers: data-loading processes per training process; -1 (default): 0 on the CPU, whose cores run the
+            network, and on a GPU the CPU cores left over, shared between the training processes, at most 8
+            each (see :func:`depth_ros.train.loop.loader_workers`).
         amp: mixed precision on CUDA.
         device: ``auto``, ``cpu`` or ``cuda``.
         frame_offsets: Monodepth2 source frames relative to the target.
@@ -99,7 +103,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     validate_every: int = 250
     log_every: int = 10
-    workers: int = 0
+    workers: int = AUTO_WORKERS
     amp: bool = True
     device: str = "auto"
     frame_offsets: list[int] = field(default_factory=lambda: [-1, 1])
@@ -180,6 +184,8 @@ def load_config(path: Path | None = None, overrides: list[str] = ()) -> TrainCon
         _apply(config, parse_override(override))
     if config.architecture not in ("", "monodepth2", "mvdepthnet"):
         raise ConfigError(f"architecture must be monodepth2 or mvdepthnet, got {config.architecture!r}")
+    if config.workers < AUTO_WORKERS:
+        raise ConfigError(f"workers must be 0 or more, or {AUTO_WORKERS} to choose, got {config.workers}")
     return config
 
 
