@@ -4,7 +4,9 @@
         [--input-qos auto|sensor_data|reliable]
 
 * Engine: the shipped lite Monodepth2 opened as the node opens it (``backend=auto``: ONNX Runtime on the
-  CPU), ``DepthEngine.infer`` timed alone (median after warm-up): the reference.
+  CPU), ``DepthEngine.infer`` timed alone (median after warm-up) before the node starts and again after it
+  has stopped; the mean of the two is the reference (this machine's speed drifts by up to 1.6x between
+  runs: both are printed, with a warning when they differ by more than 20%).
 * Node: ``depth-ros run mono`` in its own process (as on a robot); this process plays the camera (a
   synthetic frame at the given size, rgb8, with camera_info; reliable, as ``ros2 bag play`` and most drivers)
   and subscribes to depth/image and depth/points (so the point cloud is built and published); the node's
@@ -156,7 +158,8 @@ def main() -> None:
 
     folder = tempfile.TemporaryDirectory()
     model = full_size_model(Path(folder.name)) if args.full_size else shipped_weights("monodepth2")
-    reference = engine_reference_ms(model, args.threads, 30 if args.full_size else 300)
+    iterations = 30 if args.full_size else 300
+    reference_before = engine_reference_ms(model, args.threads, iterations)
     graph = RosGraph()
     node = start_node(model, args.threads, args.input_qos)
     try:
@@ -173,7 +176,7 @@ def main() -> None:
         overhead = processing - inference
 
         receiver.reset()
-        rate = 1.5 * 1000.0 / reference
+        rate = 1.5 * 1000.0 / reference_before
         offered = camera.run(rate, args.seconds) / args.seconds
         time.sleep(0.6)  # the last frames and a diagnostics report covering the busy node's last 100 frames
         arrivals = [t for t, _ in receiver.arrivals]
@@ -185,11 +188,17 @@ def main() -> None:
         node.terminate()
         node.wait(timeout=30)
         graph.close()
+    reference_after = engine_reference_ms(model, args.threads, iterations)
+    reference = (reference_before + reference_after) / 2.0
 
     engine_rate = 1000.0 / reference
     median, p90 = np.median(latencies), np.percentile(latencies, 90)
     rows = [
-        ("engine alone (reference)", f"{reference:7.2f} ms/frame ({engine_rate:.0f} fps)"),
+        (
+            "engine alone (reference)",
+            f"{reference:7.2f} ms/frame ({engine_rate:.0f} fps; {reference_before:.2f} before the node, "
+            f"{reference_after:.2f} after)",
+        ),
         ("node: inference in the node", f"{inference:7.2f} ms/frame"),
         ("node: inference thread per frame", f"{processing:7.2f} ms/frame"),
         ("node overhead", f"{overhead:7.2f} ms = {overhead / reference:.0%} of the engine (target <= 10%)"),
@@ -209,6 +218,8 @@ def main() -> None:
     print(f"\nmono node, {kind} Monodepth2, {setup}")
     for name, value in rows:
         print(f"{name:34s} {value}")
+    if max(reference_before, reference_after) > 1.2 * min(reference_before, reference_after):
+        print("warning: the engine's speed changed by more than 20% during the run: the ratios are unreliable")
 
 
 if __name__ == "__main__":
