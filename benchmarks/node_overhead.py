@@ -16,8 +16,8 @@
     as a fraction of the engine's reference time. Target: at most 10%.
   - latency: image stamp (set when published) -> depth received here, median and p90, at 5 Hz; with how many
     of the images sent came back as depth (an image lost by DDS on the way gives none).
-  - throughput: the camera publishes at 1.5x the engine's rate; depth/image messages received per
-    second vs the engine's rate. Target: at least 0.9x. The node's inference and overhead times over its
+  - throughput: the camera publishes at 1.5x the engine's rate (``--camera-rate``); depth/image messages
+    received per second vs the engine's rate. Target: at least 0.9x. The node's inference and overhead times over its
     last 100 frames of this phase are printed too (a busy node runs with warm caches; at 5 Hz every frame
     starts cold).
 """
@@ -150,6 +150,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="inference threads of the engine and the node")
     parser.add_argument("--input-qos", default="auto", choices=INPUT_QOS_CHOICES, help="the node's input_qos")
     parser.add_argument(
+        "--camera-rate", type=float, default=1.5, help="throughput phase: camera rate / engine rate (default: 1.5)"
+    )
+    parser.add_argument(
         "--full-size",
         action="store_true",
         help="a full-size Monodepth2 (640x192, random weights) instead of the lite one",
@@ -176,7 +179,7 @@ def main() -> None:
         overhead = processing - inference
 
         receiver.reset()
-        rate = 1.5 * 1000.0 / reference_before
+        rate = args.camera_rate * 1000.0 / reference_before
         offered = camera.run(rate, args.seconds) / args.seconds
         time.sleep(0.6)  # the last frames and a diagnostics report covering the busy node's last 100 frames
         arrivals = [t for t, _ in receiver.arrivals]
