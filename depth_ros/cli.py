@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from depth_ros.errors import DepthRosError
+from depth_ros.errors import DepthRosError, file_in_the_way
 
 
 def _make_sample(args: argparse.Namespace) -> int:
@@ -168,7 +168,7 @@ def _os_error_line(error: OSError) -> str:
     if isinstance(error, FileExistsError) and path.is_file():
         return f"{path} already exists and is a file"
     if isinstance(error, (FileExistsError, NotADirectoryError)):
-        in_the_way = next((p for p in path.parents if p.is_file()), None)
+        in_the_way = file_in_the_way(path)
         if in_the_way is not None:
             return f"{path}: {in_the_way} is a file, not a folder"
     return f"{error.strerror or error}: {path}"

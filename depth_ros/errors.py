@@ -4,6 +4,15 @@ The command line prints these as one ``error: ...`` line and exits with status 2
 escaping is a bug.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def file_in_the_way(path: Path) -> Path | None:
+    """The first folder above ``path`` that is a file (so ``path`` cannot be created), or None."""
+    return next((folder for folder in Path(path).parents if folder.is_file()), None)
+
 
 class DepthRosError(Exception):
     """Base class of the errors this package reports to users."""

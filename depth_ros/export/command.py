@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import get_args
 
+from depth_ros.errors import file_in_the_way
 from depth_ros.models.metadata import Architecture
 
 ARCHITECTURES = get_args(Architecture)
@@ -36,7 +37,7 @@ def _export(args: argparse.Namespace) -> int:
     frames = DEFAULT_MEASUREMENT_FRAMES if args.measurement_frames is None else args.measurement_frames
     if args.out.is_dir():
         raise OnnxError(f"--out {args.out} is a folder: name the file to write, e.g. {args.out / 'model.onnx'}")
-    blocked = next((folder for folder in (args.out.parent, *args.out.parent.parents) if folder.is_file()), None)
+    blocked = file_in_the_way(args.out)
     if blocked is not None:  # found now, not after the tracing
         raise OnnxError(f"cannot write {args.out}: {blocked} is a file, not a folder")
     out = export_onnx(network, metadata, args.out, args.height, args.width, frames)
