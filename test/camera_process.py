@@ -1,11 +1,12 @@
 """A camera in a process of its own, for tests that need DDS between processes (within one process, Fast DDS
 hands messages over directly, without the transports that lose large best-effort samples).
 
-    python camera_process.py IMAGE_TOPIC CAMERA_INFO_TOPIC WIDTH HEIGHT COUNT RATE_HZ
+    python camera_process.py IMAGE_TOPIC CAMERA_INFO_TOPIC WIDTH HEIGHT COUNT RATE_HZ [QOS]
 
 Publishes ``COUNT`` rgb8 frames of ``WIDTH x HEIGHT`` (a synthetic street, resized) and a camera_info with each,
-both reliable, at ``RATE_HZ``, once both topics have a subscriber; prints ``sent COUNT`` and exits (status 1
-when no subscriber came within 30 s). ROS_DOMAIN_ID and discovery come from the environment.
+both with ``QOS`` (``reliable``, the default, or ``sensor_data``: best effort, as many camera drivers), at
+``RATE_HZ``, once both topics have a subscriber; prints ``sent COUNT`` and exits (status 1 when no subscriber
+came within 30 s). ROS_DOMAIN_ID, discovery and the Fast DDS profile come from the environment.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from depth_ros.ros.qos import qos_profile
 
 def main() -> int:
     image_topic, info_topic, width, height, count, rate = sys.argv[1:7]
+    reliability = sys.argv[7] if len(sys.argv) > 7 else "reliable"
     width, height, count, period = int(width), int(height), int(count), 1.0 / float(rate)
     frame = SyntheticSequence(SyntheticConfig(frames=1, width=256, height=192, seed=1002)).frame(0)
     rgb, camera = cv2.resize(frame.rgb, (width, height)), PinholeCamera.from_fov(width, height, 80.0)
     rclpy.init()
     node = rclpy.create_node("test_camera_process")
-    images = node.create_publisher(Image, image_topic, qos_profile("reliable", 10))
-    infos = node.create_publisher(CameraInfo, info_topic, qos_profile("reliable", 10))
+    images = node.create_publisher(Image, image_topic, qos_profile(reliability, 10))
+    infos = node.create_publisher(CameraInfo, info_topic, qos_profile(reliability, 10))
     deadline = time.monotonic() + 30.0
     while not (images.get_subscription_count() and infos.get_subscription_count()):
         if time.monotonic() > deadline:

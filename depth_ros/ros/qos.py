@@ -13,7 +13,9 @@ and smaller, 25 of 25). A reliable subscription gets them all (25 of 25 at 1280x
 best-effort publisher, hence: reliable when every publisher is reliable. The small inputs follow their own
 publishers the same way, because best effort loses them too while large images share the way in: camera_info
 sent with each 640x480 reliable image arrived 2-3 times in 20 best effort; reliable, all 20 arrived (those
-lost on the way late, resent at the publisher's next heartbeat).
+lost on the way late, resent at the publisher's next heartbeat). Large images fail because they do not fit
+Fast DDS's 512 KB shared-memory segment and go over UDP in fragments: ``config/fastdds_large_images.xml`` (a
+16 MB segment) in the publisher's process carries them best effort too (README, "Large images and QoS").
 
 Outputs default to ``reliable`` (a reliable publisher serves reliable and best-effort subscribers alike,
 rviz's default included); ``sensor_data`` makes them best effort, like depth_image_proc.
