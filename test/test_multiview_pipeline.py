@@ -150,25 +150,33 @@ def test_turning_in_place_gives_no_depth() -> None:
     assert not engine.calls
 
 
-def test_time_going_back_or_another_camera_forgets_the_keyframes() -> None:
+def test_a_bag_loop_or_another_camera_forgets_the_keyframes() -> None:
+    """Time going back and on from there (a bag loop): the third image in a row behind the newest starts over
+    (the first two are skipped as late); another camera starts over at once."""
     pipeline = MultiViewDepthPipeline(RecordingEngine())
     with pytest.raises(FrameSkipped):
         pipeline.process(image(10), CAMERA, STAMP, forward_pose(0.0))
-    with pytest.raises(FrameSkipped):  # a bag loop: the stamps restart
-        pipeline.process(image(20), CAMERA, STAMP - 10 * PERIOD, forward_pose(0.3))
-    assert [k.stamp_ns for k in pipeline.keyframes.keyframes] == [STAMP - 10 * PERIOD]
+    for i in range(2):
+        assert skip_reason(pipeline, image(20), CAMERA, STAMP - (10 - i) * PERIOD, forward_pose(0.3)) == (
+            "image out of order"
+        )
+    assert [k.stamp_ns for k in pipeline.keyframes.keyframes] == [STAMP]
+    with pytest.raises(FrameSkipped, match="no keyframe"):
+        pipeline.process(image(20), CAMERA, STAMP - 8 * PERIOD, forward_pose(0.3))
+    assert [k.stamp_ns for k in pipeline.keyframes.keyframes] == [STAMP - 8 * PERIOD]
     other = PinholeCamera.from_fov(256, 192, 60.0)
-    with pytest.raises(FrameSkipped):
+    with pytest.raises(FrameSkipped, match="no keyframe"):
         pipeline.process(image(30), other, STAMP, forward_pose(0.6))
     assert [k.stamp_ns for k in pipeline.keyframes.keyframes] == [STAMP]
 
 
-def test_a_late_image_is_skipped_and_keeps_the_keyframes() -> None:
+@pytest.mark.parametrize("late_ns", [PERIOD // 2, 5_000_000_000], ids=["50 ms", "5 s"])
+def test_a_late_image_is_skipped_and_keeps_the_keyframes(late_ns: int) -> None:
     pipeline = MultiViewDepthPipeline(RecordingEngine())
     with pytest.raises(FrameSkipped):
         pipeline.process(image(10), CAMERA, STAMP, forward_pose(0.0))
-    with pytest.raises(FrameSkipped, match="older than the newest keyframe"):  # 50 ms late
-        pipeline.process(image(20), CAMERA, STAMP - PERIOD // 2, forward_pose(-0.3))
+    with pytest.raises(FrameSkipped, match="older than the newest image"):
+        pipeline.process(image(20), CAMERA, STAMP - late_ns, forward_pose(-0.3))
     assert [k.stamp_ns for k in pipeline.keyframes.keyframes] == [STAMP]
     pipeline.process(image(30), CAMERA, STAMP + PERIOD, forward_pose(0.3))  # measured against the first
 

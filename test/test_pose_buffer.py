@@ -104,13 +104,52 @@ def test_late_and_duplicate_samples_are_rejected_and_the_buffer_is_unchanged() -
     assert np.array_equal(buffer.at(START + 40_000_000), planar_pose(0.04, 0.04))
 
 
-def test_a_large_backward_jump_starts_a_new_history() -> None:
-    buffer = moving_buffer(count=3, reset_backward_s=1.0)
-    buffer.add(START - 5 * SECOND, planar_pose(-3.0, 0.0))  # a bag loop: time restarts 5 s earlier
-    assert buffer.resets == 1 and not buffer.rejected
-    assert len(buffer) == 1 and buffer.newest_stamp_ns == START - 5 * SECOND
-    assert np.array_equal(buffer.at(START - 5 * SECOND), planar_pose(-3.0, 0.0))
-    assert skip_reason(buffer, START) == "image newer than the latest odometry"
+def replay(buffer: PoseBuffer, start_ns: int, count: int, period_ns: int = 20_000_000) -> str:
+    """Add ``count`` samples of the robot of :func:`moving_buffer` from ``start_ns``; what became of each: ``+``
+    added, ``R`` added as the start of a new time line, ``x`` refused as out of order."""
+    outcomes = ""
+    for i in range(count):
+        t = i * period_ns / SECOND
+        try:
+            outcomes += "R" if buffer.add(start_ns + i * period_ns, planar_pose(t, t)) else "+"
+        except PoseError:
+            outcomes += "x"
+    return outcomes
+
+
+@pytest.mark.parametrize("back_ns", [5 * SECOND, SECOND // 2], ids=["5 s", "0.5 s"])
+def test_a_bag_loop_starts_a_new_history_after_three_samples(back_ns: int) -> None:
+    """A bag played again: the third sample in a row behind the newest, each after the last, replaces the history
+    with those three, however short the loop."""
+    buffer = moving_buffer(count=50)  # 1 s
+    loop = START + 49 * 20_000_000 - back_ns
+    assert replay(buffer, loop, count=5) == "xxR++"
+    assert buffer.resets == 1 and buffer.rejected == {"out of order": 2}
+    assert len(buffer) == 5 and buffer.newest_stamp_ns == loop + 4 * 20_000_000
+    assert np.allclose(buffer.at(loop + 10_000_000), planar_pose(0.01, 0.01), atol=1e-12)  # between the first two
+    assert skip_reason(buffer, loop - 1) == "image older than the odometry history"
+
+
+def test_one_stale_sample_leaves_the_history_as_it_was() -> None:
+    """An old message (an unset stamp, a stale publisher) is refused; the history it came into stays whole."""
+    buffer = moving_buffer(count=50)
+    with pytest.raises(PoseError, match="not newer"):
+        buffer.add(0, planar_pose(9.0, 0.0))
+    assert replay(buffer, START + 50 * 20_000_000, count=3) == "+++"
+    assert buffer.resets == 0 and len(buffer) == 53
+    assert np.allclose(buffer.at(START + 10_000_000), planar_pose(0.01, 0.01), atol=1e-12)
+
+
+def test_a_second_clock_on_the_topic_never_clears_the_first() -> None:
+    """Two publishers, one on wall time and one on sim time, alternate: the wall-time samples are kept, the others
+    refused, and the history is never cleared."""
+    buffer = PoseBuffer()
+    for i in range(100):
+        buffer.add(START + i * 20_000_000, planar_pose(i * 0.02, 0.0))
+        with pytest.raises(PoseError, match="not newer"):
+            buffer.add(10 * SECOND + i * 20_000_000, planar_pose(0.0, 0.0))
+    assert buffer.resets == 0 and buffer.rejected == {"out of order": 100} and len(buffer) == 100
+    assert np.allclose(buffer.at(START + 990_000_000), planar_pose(0.99, 0.0), atol=1e-12)
 
 
 def test_samples_older_than_the_history_are_dropped() -> None:

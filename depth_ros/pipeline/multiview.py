@@ -20,12 +20,12 @@ from depth_ros.errors import DepthRosError, PoseError
 from depth_ros.geometry import PinholeCamera, check_rigid, invert_transform
 from depth_ros.pipeline.frame import DepthResult, FrameSkipped, to_network_size
 from depth_ros.pipeline.keyframes import DEFAULT_SETTINGS, Keyframe, KeyframeBuffer, KeyframeSettings
+from depth_ros.pipeline.timeline import RESTART_CONFIRMATIONS, StampOrder, TimelineGuard
 from depth_ros.runtime.engine import DepthEngine
 
 INVALID_POSE = "invalid pose"
 NO_KEYFRAME = "no keyframe with enough baseline"
-OUT_OF_ORDER = "image older than the newest keyframe"
-RESTART_BACKWARD_NS = 1_000_000_000  # time going back this far is a restart (a bag loop), not a late image
+OUT_OF_ORDER = "image out of order"
 # Measurement frames when the engine takes any number (PyTorch backend): what the shipped model is trained with.
 DEFAULT_MEASUREMENT_FRAMES = 2
 
@@ -33,9 +33,10 @@ DEFAULT_MEASUREMENT_FRAMES = 2
 class MultiViewDepthPipeline:
     """Image + intrinsics + pose in, metric depth at the network size out (see the module docstring).
 
-    Keyframes are forgotten when an image is 1 s or more older than the newest keyframe (a bag replayed in a
-    loop, a time reset) or when the camera at network size changes (another ``camera_info``); an image less
-    than 1 s older (late, or from a second publisher) is skipped and changes nothing.
+    Images must come in stamp order: one not after the newest image (late, or from a second publisher) is
+    skipped and changes nothing, unless it completes a run of images that started a new time line (a bag
+    replayed in a loop, a time reset: :mod:`~depth_ros.pipeline.timeline`). Then, or when the camera at network
+    size changes (another ``camera_info``), the keyframes are forgotten.
 
     Args:
         engine: an MVDepthNet :class:`~depth_ros.runtime.engine.DepthEngine` with metric output.
@@ -60,6 +61,7 @@ class MultiViewDepthPipeline:
         self.keyframes = KeyframeBuffer(settings)
         self._camera: PinholeCamera | None = None
         self._nominal_depth_m = self._default_depth_m()
+        self._timeline = TimelineGuard()
 
     metric = True  # the plane sweep is in metres: MVDepthNet depth needs no scale
 
@@ -79,7 +81,7 @@ class MultiViewDepthPipeline:
 
         Raises:
             FrameSkipped: ``invalid pose`` (non-finite or not rigid: no depth rather than a wrong one),
-                ``image older than the newest keyframe`` (by less than 1 s), or ``no keyframe with enough
+                ``image out of order`` (not after the newest image), or ``no keyframe with enough
                 baseline`` (the first image, a camera standing still or turning in place); the image is still
                 offered as a keyframe in the last case.
             ImageEncodingError: ``rgb`` is not (H, W, 3) uint8 or does not match ``camera``.
@@ -112,7 +114,11 @@ class MultiViewDepthPipeline:
         return DepthResult(depth=depth, camera=network_camera, rgb=image, scale=1.0, timings=timings)
 
     def reset(self) -> None:
-        """Forget the keyframes and the depth seen so far (e.g. when odometry was reset)."""
+        """Forget the keyframes, the depth and the stamps seen so far (e.g. when odometry was reset)."""
+        self._forget_keyframes()
+        self._timeline.clear()
+
+    def _forget_keyframes(self) -> None:
         self.keyframes.clear()
         self._camera = None
         self._nominal_depth_m = self._default_depth_m()
@@ -122,19 +128,20 @@ class MultiViewDepthPipeline:
         return float(np.sqrt(self.engine.metadata.min_depth * self.engine.metadata.max_depth))
 
     def _forget_on_discontinuity(self, network_camera: PinholeCamera, stamp_ns: int) -> None:
-        """Reset when the camera changed or time went back 1 s or more before the newest keyframe; raise
-        :class:`FrameSkipped` for an image less than that older than it."""
-        newest = self.keyframes.newest
-        behind_ns = newest.stamp_ns - stamp_ns if newest is not None else 0
-        if network_camera != self._camera or behind_ns >= RESTART_BACKWARD_NS:
-            self.reset()
-            self._camera = network_camera
-        elif behind_ns > 0:
+        """Forget the keyframes when the camera changed or the stamps started a new time line; raise
+        :class:`FrameSkipped` for a late image."""
+        newest = self._timeline.newest_ns
+        order = self._timeline.observe(int(stamp_ns))
+        if order is StampOrder.LATE:
             raise FrameSkipped(
                 OUT_OF_ORDER,
-                f"image at {stamp_ns} ns is {behind_ns / 1e6:.1f} ms older than the newest keyframe: images must "
-                "come in stamp order (two publishers on one topic?)",
+                f"image at {stamp_ns} ns is {(newest - stamp_ns) / 1e6:.1f} ms older than the newest image: images "
+                f"must come in stamp order (two publishers on one topic?); {RESTART_CONFIRMATIONS} in a row, each "
+                "after the one before, start a new time line (a bag loop)",
             )
+        if order is StampOrder.RESTART or network_camera != self._camera:
+            self._forget_keyframes()
+            self._camera = network_camera
 
     def _postprocess(self, raw: np.ndarray) -> np.ndarray:
         """(h, w) float32 depth owned by the caller: non-finite -> NaN, clipped to the model's range; remembers

@@ -6,15 +6,15 @@ samples around a stamp (slerp of rotation, lerp of translation: :func:`~depth_ro
 never extrapolated, and never across a gap in the odometry wider than ``max_gap_s``.
 
 Stamps are integer nanoseconds. Samples must arrive in time order: a sample not newer than the newest one
-is rejected (:class:`~depth_ros.errors.PoseError`) and counted, and the buffer stays as it was. A jump
-backwards by more than ``reset_backward_s`` is not a late message but a new time line (a bag replayed in
-a loop, a simulator reset with ``use_sim_time``): the history is cleared and the sample starts a new one.
+is rejected (:class:`~depth_ros.errors.PoseError`) and counted, and the history stays as it was, unless it is
+the third in a row behind the newest, each after the one before: then the stamps have started a new time line
+(a bag replayed in a loop, a simulator reset with ``use_sim_time``; see :mod:`~depth_ros.pipeline.timeline`),
+and those samples replace the history. One stale or stray message never clears it.
 """
 
 from __future__ import annotations
 
 import bisect
-import logging
 import threading
 from collections import Counter
 
@@ -23,8 +23,7 @@ import numpy as np
 from depth_ros.errors import PoseError
 from depth_ros.geometry import check_rigid, interpolate_pose
 from depth_ros.pipeline.frame import FrameSkipped
-
-logger = logging.getLogger(__name__)
+from depth_ros.pipeline.timeline import RESTART_CONFIRMATIONS, StampOrder, TimelineGuard
 
 NO_ODOMETRY = "no odometry yet"
 IMAGE_TOO_NEW = "image newer than the latest odometry"
@@ -40,27 +39,23 @@ class PoseBuffer:
     Args:
         max_gap_s: seconds; no interpolation between two samples further apart than this.
         history_s: seconds of history kept behind the newest sample.
-        reset_backward_s: seconds; a sample this much older than the newest clears the buffer (a new time line)
-            instead of being rejected as out of order.
 
     Attributes:
         rejected: samples refused by :meth:`add`, by reason (``invalid pose``, ``out of order``).
-        resets: how many times a backward jump of the stamps cleared the buffer.
+        resets: how many times the stamps started a new time line (a bag loop, a time reset).
     """
 
-    def __init__(self, max_gap_s: float = 0.2, history_s: float = 10.0, reset_backward_s: float = 1.0):
-        if max_gap_s <= 0 or history_s <= 0 or reset_backward_s <= 0:
-            raise ValueError(
-                f"max_gap_s, history_s and reset_backward_s must be positive, got {max_gap_s}, {history_s}, "
-                f"{reset_backward_s}"
-            )
+    def __init__(self, max_gap_s: float = 0.2, history_s: float = 10.0):
+        if max_gap_s <= 0 or history_s <= 0:
+            raise ValueError(f"max_gap_s and history_s must be positive, got {max_gap_s}, {history_s}")
         self.max_gap_ns = round(max_gap_s * 1e9)
         self.history_ns = round(history_s * 1e9)
-        self.reset_backward_ns = round(reset_backward_s * 1e9)
         self.rejected: Counter[str] = Counter()
         self.resets = 0
         self._stamps: list[int] = []
         self._poses: list[np.ndarray] = []
+        self._timeline = TimelineGuard()
+        self._late: list[np.ndarray] = []  # the poses of the timeline's run of late stamps
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -78,14 +73,20 @@ class PoseBuffer:
         with self._lock:
             self._stamps.clear()
             self._poses.clear()
+            self._timeline.clear()
+            self._late.clear()
 
-    def add(self, stamp_ns: int, T: np.ndarray) -> None:
+    def add(self, stamp_ns: int, T: np.ndarray) -> bool:
         """Append the pose ``T`` (4, 4) (``T_odom_base``) at ``stamp_ns`` nanoseconds.
+
+        Returns:
+            True when this sample completed a new time line: the history is now the run of samples that
+            started it (see the module docstring), counted in :attr:`resets`.
 
         Raises:
             PoseError: ``T`` is not a finite rigid transform, or ``stamp_ns`` is not newer than the newest sample
-                (and not older by more than ``reset_backward_s``, which clears the buffer instead). The sample is
-                counted in :attr:`rejected` and the buffer is unchanged.
+                (a late or duplicate message, or the start of a new time line). The sample is counted in
+                :attr:`rejected` and the history is unchanged.
         """
         stamp_ns = int(stamp_ns)
         try:
@@ -94,24 +95,26 @@ class PoseBuffer:
             self._count_rejected(INVALID_POSE)
             raise
         with self._lock:
-            newest = self._stamps[-1] if self._stamps else None
-            if newest is not None and stamp_ns < newest - self.reset_backward_ns:
-                logger.warning(
-                    "odometry stamp jumped back %.3f s (a bag loop or a time reset): pose history cleared",
-                    (newest - stamp_ns) / 1e9,
-                )
-                self.resets += 1
-                self._stamps.clear()
-                self._poses.clear()
-            elif newest is not None and stamp_ns <= newest:
+            newest = self._timeline.newest_ns
+            order = self._timeline.observe(stamp_ns)
+            if order is StampOrder.LATE:
+                continued = len(self._timeline.run_ns) > 1  # else this stamp began a new run
+                self._late = [*self._late, pose] if continued else [pose]
                 self.rejected[OUT_OF_ORDER] += 1
                 raise PoseError(
-                    f"odometry at {stamp_ns} ns is not newer than the newest sample ({newest} ns): messages must "
-                    "arrive in time order (a duplicate or late message is dropped)"
+                    f"odometry at {stamp_ns} ns is not newer than the newest sample ({newest} ns): a late or duplicate "
+                    f"message is dropped ({RESTART_CONFIRMATIONS} in a row, each after the one before, start a new "
+                    "time line: a bag loop)"
                 )
-            self._stamps.append(stamp_ns)
-            self._poses.append(pose)
+            if order is StampOrder.RESTART:
+                self.resets += 1
+                self._stamps, self._poses = list(self._timeline.run_ns), [*self._late, pose]
+            else:
+                self._stamps.append(stamp_ns)
+                self._poses.append(pose)
+            self._late = []
             self._drop_older_than(stamp_ns - self.history_ns)
+            return order is StampOrder.RESTART
 
     def at(self, stamp_ns: int) -> np.ndarray:
         """(4, 4) float64 pose at ``stamp_ns``: the sample at that stamp, or the interpolation between the two

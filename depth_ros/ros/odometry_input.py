@@ -92,11 +92,20 @@ class OdometryInput:
 
     def _on_odometry(self, msg: Any) -> None:
         stamp, T_odom_base = self._read(msg)
+        newest = self.buffer.newest_stamp_ns
         try:
-            self.buffer.add(stamp, T_odom_base)
+            restarted = self.buffer.add(stamp, T_odom_base)
         except PoseError as error:
             self._stats.rejected("odometry")
             self._log("warning", "odometry rejected", f"odometry refused: {error}")
+            return
+        if restarted:
+            self._log(
+                "warning",
+                "odometry restarted",
+                f"odometry stamps went back {((newest or stamp) - stamp) / 1e9:.3f} s and go on from there (a bag "
+                "loop or a time reset): the pose history starts again",
+            )
 
     def camera_pose(self, stamp: int, frame_id: str) -> np.ndarray:
         """(4, 4) ``T_odom_cam`` at ``stamp`` (ns), waiting up to ``pose_wait`` for odometry to cover it.
