@@ -119,6 +119,17 @@ def test_an_image_of_another_size_than_its_camera_is_a_clear_error(engine: Depth
         MonoDepthPipeline(engine).process(np.zeros((96, 128, 3), np.uint8), camera, 0)
 
 
+@pytest.mark.parametrize("size", [(1, 1), (3000, 2), (WIDTH // 5, HEIGHT)], ids=["1x1", "3000x2", "fifth width"])
+def test_an_image_far_smaller_than_the_network_is_a_clear_error(engine: DepthEngine, size: tuple[int, int]) -> None:
+    """Enlarged more than 4x along an axis, an image holds too little to find depth in: refused, not guessed."""
+    camera = PinholeCamera.from_fov(*size, 80.0)
+    rgb = np.zeros((size[1], size[0], 3), np.uint8)
+    with pytest.raises(ImageEncodingError, match=rf"image of {size[0]}x{size[1]} is too small for a {WIDTH}x{HEIGHT}"):
+        MonoDepthPipeline(engine).process(rgb, camera, 0)
+    small = PinholeCamera.from_fov(WIDTH // 4, HEIGHT // 4, 80.0)  # 4x is still taken
+    assert MonoDepthPipeline(engine).process(np.zeros((HEIGHT // 4, WIDTH // 4, 3), np.uint8), small, 0).depth.shape
+
+
 def test_stereo_mode_needs_a_stereo_model(engine: DepthEngine, models: dict[str, Path], sequence: SyntheticSequence):
     with pytest.raises(DepthRosError, match=r"stereo-trained model.*scale_type 'relative'.*odometry, ground or fixed"):
         MonoDepthPipeline(engine, MonoSettings("stereo"))

@@ -32,7 +32,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
-from depth_ros.errors import CameraModelError, ImageEncodingError
+from depth_ros.errors import CameraModelError, ImageEncodingError, PoseError
 from depth_ros.geometry import PinholeCamera
 from depth_ros.pipeline.points import decimated_rgb, organised_points
 from depth_ros.ros.messages import (
@@ -308,10 +308,16 @@ def test_all_zero_k_is_an_uncalibrated_camera() -> None:
 @pytest.mark.parametrize(
     "k, match",
     [
-        ([500.0, 0, 320, 0, 500, 240, 0, 0, 0], "last row"),
+        ([500.0, 0, 320, 0, 500, 240, 0, 0, 0], "expected"),
+        ([500.0, 0, 320, 200, 500, 240, 0, 0, 1], "expected"),  # K[1, 0]
         ([0.0, 0, 320, 0, 500, 240, 0, 0, 1], "uncalibrated"),
         ([500.0, 1.5, 320, 0, 500, 240, 0, 0, 1], "skew"),
+        ([0.6, 0, 0.5, 0, 0.8, 0.5, 0, 0, 1], "field of view of 180"),  # normalised (fx / width) on 640x480
+        ([1e300, 0, 320, 0, 1e300, 240, 0, 0, 1], "field of view of 3.67e-296"),
+        ([500.0, 0, 1e6, 0, 500, 240, 0, 0, 1], "principal point"),
+        ([500.0, 0, 320, 0, 500, -3, 0, 0, 1], "principal point"),
     ],
+    ids=["last row", "K10", "zero fx", "skew", "normalised", "huge focal", "cx far out", "cy negative"],
 )
 def test_invalid_k_is_refused(k, match) -> None:
     with pytest.raises(CameraModelError, match=match):
@@ -367,15 +373,23 @@ def test_pose_stamped_gives_stamp_and_matrix() -> None:
     np.testing.assert_array_equal(T[:, 3], [0.0, 3.0, 0.0, 1.0])
 
 
-def test_nan_pose_passes_through_without_an_exception() -> None:
+@pytest.mark.parametrize(
+    "xyzw", [(0, 0, 0, float("nan")), (0, 0, 0, 0), (1e-9, 0, 0, 1e-9), (0, 0, 0, 2), (0, 0, 0.2, 1)]
+)
+def test_a_quaternion_that_is_not_a_unit_one_is_refused_naming_the_pose(xyzw) -> None:
+    """Refused, not normalised: a zeroed or half-written orientation is not a rotation to guess (tf2 refuses
+    these too)."""
     msg = PoseStamped(header=HEADER)
-    msg.pose.orientation.w = float("nan")
+    msg.pose.orientation.x, msg.pose.orientation.y, msg.pose.orientation.z, msg.pose.orientation.w = map(float, xyzw)
+    with pytest.raises(PoseError, match=r"pose at 1700000000123456789 ns: quaternion .* is not of unit length"):
+        pose_from_pose_stamped(msg)
+
+
+def test_a_nan_position_passes_through_for_the_pose_buffer_to_refuse() -> None:
+    msg = PoseStamped(header=HEADER)
     msg.pose.position.x = float("nan")
     _, T = pose_from_pose_stamped(msg)
-    assert np.isnan(T[:3, :3]).all() and np.isnan(T[0, 3])
-    msg.pose.orientation.w = 0.0  # all-zero quaternion: not a rotation either
-    _, T = pose_from_pose_stamped(msg)
-    assert np.isnan(T[:3, :3]).all()
+    assert np.isnan(T[0, 3]) and np.array_equal(T[:3, :3], np.eye(3))
 
 
 def test_stamp_ns_of_a_header_or_a_stamp() -> None:

@@ -25,6 +25,7 @@ from depth_ros.geometry.se3 import (
     quaternion_to_matrix,
     rotation_angle_deg,
     slerp,
+    unit_quaternion_to_matrix,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "rotation_angle_deg",
     "slerp",
     "transform_points",
+    "unit_quaternion_to_matrix",
 ]

@@ -43,6 +43,26 @@ def quaternion_to_matrix(q_xyzw: np.ndarray) -> np.ndarray:
     )
 
 
+UNIT_QUATERNION_TOLERANCE = 0.01  # on the squared length, as tf2 checks the quaternions it is given
+
+
+def unit_quaternion_to_matrix(q_xyzw: np.ndarray, what: str) -> np.ndarray:
+    """(3, 3) rotation of one quaternion ``(x, y, z, w)`` from a message or a parameter, which must have unit
+    length: ``|x^2 + y^2 + z^2 + w^2 - 1| <= 0.01`` (tf2's test). One of another length is a bug upstream (a
+    zeroed or half-written message), not a rotation to guess, so it is refused rather than normalised.
+
+    Raises:
+        PoseError: naming ``what``, for a quaternion that is not finite or not of unit length.
+    """
+    q = np.asarray(q_xyzw, dtype=np.float64)
+    squared = float(np.dot(q, q))
+    if not np.isfinite(squared) or abs(squared - 1.0) > UNIT_QUATERNION_TOLERANCE:
+        raise PoseError(
+            f"{what}: quaternion (x y z w) {q.tolist()} is not of unit length (length {np.sqrt(squared):.6g})"
+        )
+    return quaternion_to_matrix(q)
+
+
 def matrix_to_quaternion(R: np.ndarray) -> np.ndarray:
     """(..., 3, 3) rotation matrix -> (..., 4) unit quaternion ``(x, y, z, w)`` with ``w >= 0``.
 

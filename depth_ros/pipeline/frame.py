@@ -14,6 +14,8 @@ import numpy as np
 from depth_ros.errors import DepthRosError, ImageEncodingError
 from depth_ros.geometry import PinholeCamera
 
+MAX_UPSCALE = 4  # an image enlarged more than this to the network size has too little in it to estimate depth
+
 
 class FrameSkipped(DepthRosError):  # noqa: N818 (a frame without output is not an error)
     """No depth for this frame, and why (e.g. ``no pose at the image stamp``); the next frame may do.
@@ -56,7 +58,8 @@ def to_network_size(
     growing) and the camera of the resized image.
 
     Raises:
-        ImageEncodingError: the image is not (H, W, 3) uint8 or its size is not the camera's.
+        ImageEncodingError: the image is not (H, W, 3) uint8, its size is not the camera's, or it would be
+            enlarged more than ``MAX_UPSCALE`` times along an axis (a 1x1 or 3000x2 image holds no depth to find).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ImageEncodingError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
@@ -64,6 +67,12 @@ def to_network_size(
         raise ImageEncodingError(
             f"image is {rgb.shape[1]}x{rgb.shape[0]} but its camera_info says {camera.width}x{camera.height}: "
             "publish a camera_info that matches the image (or remap to the right one)"
+        )
+    if width > MAX_UPSCALE * camera.width or height > MAX_UPSCALE * camera.height:
+        raise ImageEncodingError(
+            f"image of {camera.width}x{camera.height} is too small for a {width}x{height} network (at most "
+            f"{MAX_UPSCALE}x enlarged per axis): use a camera mode of at least "
+            f"{-(-width // MAX_UPSCALE)}x{-(-height // MAX_UPSCALE)}"
         )
     if (camera.width, camera.height) == (width, height):
         return np.ascontiguousarray(rgb), camera

@@ -36,8 +36,8 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, Poi
 from std_msgs.msg import Header
 
 from depth_ros.encodings import array_to_image_fields, image_to_rgb
-from depth_ros.errors import CameraModelError, ImageEncodingError, PoseError
-from depth_ros.geometry import PinholeCamera, PixelTransform, camera_info_intrinsics, quaternion_to_matrix
+from depth_ros.errors import CameraModelError, ImageEncodingError
+from depth_ros.geometry import PinholeCamera, PixelTransform, camera_info_intrinsics, unit_quaternion_to_matrix
 from depth_ros.pipeline.points import decimated_rgb, decimated_shape, organised_points
 
 if sys.byteorder != "little":  # as every ROS 2 platform; point and pixel buffers are written in host order
@@ -138,9 +138,12 @@ def camera_from_info(msg: CameraInfo) -> PinholeCamera:
             f"{where} has an all-zero K: the camera is uncalibrated; calibrate it (camera_calibration) "
             "or publish its intrinsics"
         )
-    if not np.array_equal(K[2], [0.0, 0.0, 1.0]):
-        raise CameraModelError(f"{where} has invalid intrinsics (last row {K[2].tolist()}, expected [0, 0, 1])")
+    if not np.array_equal(K[2], [0.0, 0.0, 1.0]) or K[1, 0] != 0.0:
+        raise CameraModelError(
+            f"{where} has invalid intrinsics {K.tolist()}: expected [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]"
+        )
     camera = PinholeCamera.from_matrix(K, msg.width, msg.height)
+    _check_plausible(camera, where)
     roi = msg.roi
     if roi.width and roi.height:
         camera = camera.cropped(roi.x_offset, roi.y_offset, roi.width, roi.height)
@@ -148,6 +151,31 @@ def camera_from_info(msg: CameraInfo) -> PinholeCamera:
     if (binning_x, binning_y) == (1, 1):
         return camera
     return camera.transformed(_binning(binning_x, binning_y), camera.width // binning_x, camera.height // binning_y)
+
+
+MIN_FOV_DEG, MAX_FOV_DEG = 0.1, 170.0  # a pinhole model outside these is a mistake in the intrinsics
+
+
+def _check_plausible(camera: PinholeCamera, where: str) -> None:
+    """Refuse intrinsics no real camera has, before they turn into confident wrong depth: a field of view (of
+    the full sensor, either axis) outside 0.1-170 degrees, typically normalised intrinsics (``fx`` as a fraction
+    of the width) or millimetres; a principal point outside the sensor.
+
+    Raises:
+        CameraModelError: naming ``where`` and the value at fault.
+    """
+    for axis, focal, size in (("horizontal", camera.fx, camera.width), ("vertical", camera.fy, camera.height)):
+        fov = float(np.degrees(2.0 * np.arctan2(0.5 * size, focal)))
+        if not MIN_FOV_DEG <= fov <= MAX_FOV_DEG:
+            raise CameraModelError(
+                f"{where}: a focal length of {focal:g} px over {size} px is a {axis} field of view of {fov:.3g} "
+                f"degrees, outside {MIN_FOV_DEG}-{MAX_FOV_DEG}: K must be in pixels (not normalised, not mm)"
+            )
+    if not (-0.5 <= camera.cx <= camera.width - 0.5 and -0.5 <= camera.cy <= camera.height - 0.5):
+        raise CameraModelError(
+            f"{where}: principal point ({camera.cx:g}, {camera.cy:g}) px is outside the "
+            f"{camera.width}x{camera.height} image: K must be in pixels of the full sensor (width and height)"
+        )
 
 
 def camera_info_message(camera: PinholeCamera, header: Header) -> CameraInfo:
@@ -302,25 +330,36 @@ def point_cloud_from_depth(
 # --------------------------------------------------------------------------------------------- poses
 
 
-def _transform(position: Point, orientation: Quaternion) -> np.ndarray:
-    """(4, 4) float64 ``T`` from a ``geometry_msgs/Point`` and ``Quaternion``; a quaternion that is not
-    finite and non-zero gives a NaN rotation, for the pose buffer to reject."""
+def _transform(position: Point, orientation: Quaternion, what: str) -> np.ndarray:
+    """(4, 4) float64 ``T`` from a ``geometry_msgs/Point`` and ``Quaternion``.
+
+    Raises:
+        PoseError: naming ``what``, for a quaternion that is not finite or not of unit length (the position is
+            checked by the pose buffer).
+    """
     T = np.eye(4)
     T[:3, 3] = (position.x, position.y, position.z)
-    try:
-        T[:3, :3] = quaternion_to_matrix(np.array([orientation.x, orientation.y, orientation.z, orientation.w]))
-    except PoseError:
-        T[:3, :3] = np.nan
+    T[:3, :3] = unit_quaternion_to_matrix(np.array([orientation.x, orientation.y, orientation.z, orientation.w]), what)
     return T
 
 
 def pose_from_odometry(msg: Odometry) -> tuple[int, np.ndarray]:
     """``(stamp_ns, T)`` of a ``nav_msgs/Odometry``: ``T`` (4, 4) float64 maps ``child_frame_id`` to
-    ``header.frame_id`` (``pose.pose``; the covariance and twist are ignored). Not validated."""
-    return stamp_ns(msg.header), _transform(msg.pose.pose.position, msg.pose.pose.orientation)
+    ``header.frame_id`` (``pose.pose``; the covariance and twist are ignored). Only the quaternion is validated.
+
+    Raises:
+        PoseError: the orientation is not a unit quaternion.
+    """
+    stamp = stamp_ns(msg.header)
+    return stamp, _transform(msg.pose.pose.position, msg.pose.pose.orientation, f"odometry at {stamp} ns")
 
 
 def pose_from_pose_stamped(msg: PoseStamped) -> tuple[int, np.ndarray]:
     """``(stamp_ns, T)`` of a ``geometry_msgs/PoseStamped``: ``T`` (4, 4) float64 is the pose in
-    ``header.frame_id``. Not validated."""
-    return stamp_ns(msg.header), _transform(msg.pose.position, msg.pose.orientation)
+    ``header.frame_id``. Only the quaternion is validated.
+
+    Raises:
+        PoseError: the orientation is not a unit quaternion.
+    """
+    stamp = stamp_ns(msg.header)
+    return stamp, _transform(msg.pose.position, msg.pose.orientation, f"pose at {stamp} ns")

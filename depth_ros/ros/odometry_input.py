@@ -21,7 +21,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 
 from depth_ros.errors import PoseError
-from depth_ros.geometry import check_rigid, make_transform, quaternion_to_matrix
+from depth_ros.geometry import check_rigid, make_transform, unit_quaternion_to_matrix
 from depth_ros.pipeline.frame import FrameSkipped
 from depth_ros.pipeline.pose_buffer import IMAGE_TOO_NEW, PoseBuffer
 from depth_ros.ros.input_subscription import InputSubscription
@@ -56,12 +56,13 @@ ODOMETRY_PARAMETERS = (
 
 def extrinsic_from_parameters(params: dict[str, Any]) -> np.ndarray:
     """(4, 4) ``T_base_cam`` from ``camera_extrinsic.translation`` and ``.rotation`` (quaternion x y z w)."""
-    q = np.asarray(params["camera_extrinsic.rotation"], dtype=np.float64)
-    norm = np.linalg.norm(q)
-    if not np.isfinite(norm) or abs(norm - 1.0) > 1e-3:
-        raise ParameterValueError(f"camera_extrinsic.rotation = {q.tolist()} is not a unit quaternion (x y z w)")
-    T = make_transform(quaternion_to_matrix(q / norm), np.asarray(params["camera_extrinsic.translation"], np.float64))
-    return check_rigid(T, "camera_extrinsic")
+    try:
+        R = unit_quaternion_to_matrix(params["camera_extrinsic.rotation"], "camera_extrinsic.rotation")
+        return check_rigid(
+            make_transform(R, np.asarray(params["camera_extrinsic.translation"], np.float64)), "camera_extrinsic"
+        )
+    except PoseError as error:
+        raise ParameterValueError(str(error)) from error
 
 
 class OdometryInput:
@@ -91,9 +92,9 @@ class OdometryInput:
         self.input.destroy()
 
     def _on_odometry(self, msg: Any) -> None:
-        stamp, T_odom_base = self._read(msg)
         newest = self.buffer.newest_stamp_ns
         try:
+            stamp, T_odom_base = self._read(msg)
             restarted = self.buffer.add(stamp, T_odom_base)
         except PoseError as error:
             self._stats.rejected("odometry")
@@ -130,16 +131,22 @@ class OdometryInput:
         return self.T_base_cam
 
     def _lookup_extrinsic(self, frame_id: str) -> np.ndarray:
-        """``T_base_cam`` from tf (``base_frame`` <- ``frame_id``); FrameSkipped until tf has it."""
+        """``T_base_cam`` from tf (``base_frame`` <- ``frame_id``); FrameSkipped until tf has a valid one (an
+        invalid one is not kept: the next image asks tf again)."""
         from rclpy.time import Time
 
+        what = f"{self._base_frame} -> {frame_id}"
         try:
             transform = self._tf.lookup_transform(self._base_frame, frame_id, Time()).transform  # type: ignore[union-attr]
         except Exception as error:  # tf2 raises several unrelated exception types
-            raise FrameSkipped("no extrinsic in tf yet", f"{self._base_frame} -> {frame_id}: {error}") from error
+            raise FrameSkipped("no extrinsic in tf yet", f"{what}: {error}") from error
         q, t = transform.rotation, transform.translation
-        T = make_transform(quaternion_to_matrix(np.array([q.x, q.y, q.z, q.w])), np.array([t.x, t.y, t.z]))
-        self._node.get_logger().info(f"camera extrinsic {self._base_frame} -> {frame_id} from tf")
+        try:
+            R = unit_quaternion_to_matrix(np.array([q.x, q.y, q.z, q.w]), f"camera extrinsic {what} from tf")
+            T = check_rigid(make_transform(R, np.array([t.x, t.y, t.z])), f"camera extrinsic {what} from tf")
+        except PoseError as error:
+            raise FrameSkipped("invalid extrinsic in tf", str(error)) from error
+        self._node.get_logger().info(f"camera extrinsic {what} from tf")
         return T
 
 
