@@ -128,8 +128,8 @@ def test_depth_is_a_copy_with_non_finite_values_nan_and_the_rest_clipped_to_the_
 
 @pytest.mark.parametrize(
     "pose",
-    [forward_pose(np.nan), np.diag([2.0, 1.0, 1.0, 1.0]), np.eye(3)],
-    ids=["nan", "scaled", "3x3"],
+    [forward_pose(np.nan), np.diag([2.0, 1.0, 1.0, 1.0]), np.eye(3), forward_pose(1e15)],
+    ids=["nan", "scaled", "3x3", "1e15 m away"],
 )
 def test_an_invalid_pose_gives_no_depth_and_no_keyframe(pose: np.ndarray) -> None:
     engine = RecordingEngine()

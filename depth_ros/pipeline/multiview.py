@@ -26,6 +26,7 @@ from depth_ros.runtime.engine import DepthEngine
 INVALID_POSE = "invalid pose"
 NO_KEYFRAME = "no keyframe with enough baseline"
 OUT_OF_ORDER = "image out of order"
+MAX_POSITION_M = 1e9  # |x|, |y|, |z| of a plausible camera pose (float64 steps there: 0.1 um; at 1e15 m: 0.1 m)
 # Measurement frames when the engine takes any number (PyTorch backend): what the shipped model is trained with.
 DEFAULT_MEASUREMENT_FRAMES = 2
 
@@ -80,7 +81,8 @@ class MultiViewDepthPipeline:
             means "that far or farther"; the clip only catches rounding); a non-finite output is NaN.
 
         Raises:
-            FrameSkipped: ``invalid pose`` (non-finite or not rigid: no depth rather than a wrong one),
+            FrameSkipped: ``invalid pose`` (non-finite, not rigid, or further than ``MAX_POSITION_M`` from the
+                origin: no depth rather than a wrong one),
                 ``image out of order`` (not after the newest image), or ``no keyframe with enough
                 baseline`` (the first image, a camera standing still or turning in place); the image is still
                 offered as a keyframe in the last case.
@@ -91,6 +93,12 @@ class MultiViewDepthPipeline:
             T_world_ref = check_rigid(T_world_cam, "T_world_cam").copy()
         except PoseError as error:
             raise FrameSkipped(INVALID_POSE, str(error)) from error
+        if np.abs(T_world_ref[:3, 3]).max() > MAX_POSITION_M:
+            raise FrameSkipped(
+                INVALID_POSE,
+                f"camera position {T_world_ref[:3, 3].tolist()} m is more than {MAX_POSITION_M:g} m from the origin: "
+                "not a plausible odometry (and far enough out, float64 rounding swallows the baseline)",
+            )
         metadata = self.engine.metadata
         image, network_camera = to_network_size(rgb, camera, metadata.width, metadata.height)
         self._forget_on_discontinuity(network_camera, stamp_ns)
