@@ -26,7 +26,7 @@ from skimage.color import hsv2rgb, rgb2hsv
 from depth_ros.data.augment import ColorJitter
 from depth_ros.data.bag_layout import BagTopics
 from depth_ros.data.bag_sequence import BagSequence
-from depth_ros.data.bag_writer import write_sample_bag
+from depth_ros.data.bag_writer import BagWriter, camera_info_message, image_message, write_sample_bag
 from depth_ros.data.folder import ImageFolderSequence
 from depth_ros.data.kitti import KittiRawSequence, read_split
 from depth_ros.data.sample import Frame
@@ -443,6 +443,22 @@ def test_bag_without_odometry_keeps_frames_but_cannot_feed_multi_view(tmp_path, 
         DatasetError, match=r"MultiViewDataset needs camera poses.*BagSequence\(.*no_odometry.*odometry"
     ):
         MultiViewDataset(sequence, 64, 96)
+
+
+def test_bag_whose_images_all_have_an_unsupported_encoding_says_which(tmp_path, synthetic_frames):
+    """The image topic carries depth (32FC1): the error names the encoding, not just "no images"."""
+    bag = tmp_path / "depth_as_image"
+    with BagWriter(bag, "mcap", BagTopics()) as writer:
+        for frame in synthetic_frames:
+            image = image_message(frame.depth.astype(np.float32), "32FC1", frame.stamp_ns, "camera")
+            writer.write(BagTopics().image, image, frame.stamp_ns)
+            writer.write(BagTopics().camera_info, camera_info_message(frame.camera, frame.stamp_ns, "camera"),
+                         frame.stamp_ns)  # fmt: skip
+    with pytest.raises(DatasetError) as raised:
+        BagSequence(bag)
+    message = str(raised.value)
+    assert f"no usable images in bag {bag}: expected sensor_msgs/Image on /camera/image_raw" in message
+    assert f"{len(synthetic_frames)} x frames skipped" in message and "32FC1" in message
 
 
 # ------------------------------------------------------------------------------------ MonocularDataset

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from test_cli import assert_clean_error, depth_ros
 
+from depth_ros.data.bag_layout import EXTRINSIC_KEY, BagTopics, FrameNames
+from depth_ros.data.bag_writer import BagWriter, extrinsic_metadata
+from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
+from depth_ros.errors import DatasetError
 from depth_ros.models.checkpoints import load_checkpoint, read_weights
 from depth_ros.train.config import ConfigError, load_config
-from depth_ros.train.loop import loader_workers, run
+from depth_ros.train.loop import TrainingError, loader_workers, run
 from depth_ros.train.tasks import make_task
 
 TINY = {
@@ -179,10 +185,11 @@ def test_data_loading_workers_follow_the_device(workers, device, world_size, cor
     assert loader_workers(workers, device, world_size, cores) == expected
 
 
-def test_negative_workers_other_than_auto_are_refused() -> None:
-    assert load_config(None, []).workers == -1
-    with pytest.raises(ConfigError, match="workers must be 0 or more, or -1 to choose, got -2"):
-        load_config(None, ["workers=-2"])
+@pytest.mark.parametrize("workers", [-2, 65, 1000000])
+def test_workers_outside_auto_and_0_to_64_are_refused(workers: int) -> None:
+    assert load_config(None, []).workers == -1 and load_config(None, ["workers=64"]).workers == 64
+    with pytest.raises(ConfigError, match=f"workers must be 0 to 64 loading processes, or -1 to choose, got {workers}"):
+        load_config(None, [f"workers={workers}"])
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
@@ -306,3 +313,229 @@ def test_odometry_poses_train_without_a_pose_network_into_a_metric_model(tmp_pat
         make_task(tiny_config("monodepth2", tmp_path, "poses=gps"))
     with pytest.raises(ConfigError, match="applies to monodepth2 only"):
         make_task(tiny_config("mvdepthnet", tmp_path, "poses=odometry"))
+
+
+def write_bag(path: Path, topics: BagTopics = BagTopics(), frames: int = 6) -> Path:
+    """A bag of a small synthetic recording (64x64 camera, odometry, ground-truth depth) under ``topics``."""
+    sequence = SyntheticSequence(SyntheticConfig(frames=frames, width=64, height=64))
+    names = FrameNames()
+    with BagWriter(path, "mcap", topics) as writer:
+        writer.set_custom_data(EXTRINSIC_KEY, extrinsic_metadata(sequence.T_base_cam, names))
+        for sample in sequence.odometry():
+            writer.write_odometry(sample, names)
+        for frame in sequence:
+            frame.frame_id = names.camera
+            writer.write_frame(frame)
+    return path
+
+
+def test_a_fresh_run_ships_its_own_weights_not_an_earlier_runs_best(tmp_path: Path) -> None:
+    run(tiny_config("mvdepthnet", tmp_path, "steps=2"), make_task)  # validates: writes best.pt
+    assert (tmp_path / "best.pt").is_file()
+    bag = write_bag(tmp_path / "bag")
+    run(tiny_config("monodepth2", tmp_path, "steps=2", "data.source=bag", f"data.path={bag}"), make_task)
+    assert not (tmp_path / "best.pt").exists()  # a bag has no validation: this run wrote none
+    shipped, last = read_weights(tmp_path / "model.pt"), read_weights(tmp_path / "last.pt")
+    assert json.loads(shipped["metadata"])["architecture"] == "monodepth2"
+    for key, value in last["state_dict"].items():
+        assert torch.equal(shipped["state_dict"][key], value), key
+
+
+def test_sigint_saves_last_pt_and_says_that_resume_continues_from_it(tmp_path: Path) -> None:
+    arguments = ["train", "mvdepthnet", *COMMON, *TINY["mvdepthnet"], f"out={tmp_path}", "steps=1000"]
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "depth_ros.cli", *arguments],
+            stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        try:
+            while " 3/1000" not in log.read_text():  # checkpoint_every is 100: no checkpoint yet
+                assert time.monotonic() < deadline and process.poll() is None, log.read_text()[-2000:]
+                time.sleep(0.1)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=60) == 130
+        finally:
+            process.kill()
+    saved = read_weights(tmp_path / "last.pt")
+    assert saved["step"] >= 3
+    message = log.read_text()
+    assert f"interrupted at step {saved['step']}: saved {tmp_path / 'last.pt'}" in message and "--resume" in message
+
+
+def test_resume_follows_new_learning_rate_settings(tmp_path: Path) -> None:
+    run(tiny_config("mvdepthnet", tmp_path, "steps=2", "learning_rate=0.001"), make_task)
+    changed = ("learning_rate=0.01", "lr_step=1", "lr_gamma=0.5")
+    run(tiny_config("mvdepthnet", tmp_path, "steps=3", *changed), make_task, resume=True)
+    saved = read_weights(tmp_path / "last.pt")
+    (group,) = saved["optimizer"]["param_groups"]
+    assert group["lr"] == pytest.approx(0.01 * 0.5**3)  # the new schedule, as if it had run from the start
+    assert (saved["schedule"]["step_size"], saved["schedule"]["gamma"]) == (1, 0.5)
+
+
+@pytest.mark.parametrize(
+    "change", ["batch_size=3", "seed=7", "height=96", "model={width: 0.25, planes: 8}", "data.frames=10"]
+)
+def test_resume_refuses_a_change_the_checkpoint_cannot_follow(tmp_path: Path, change: str) -> None:
+    run(tiny_config("mvdepthnet", tmp_path, "steps=1"), make_task)
+    key = change.split("=")[0]
+    with pytest.raises(
+        TrainingError, match=rf"--resume: .*last\.pt was trained with {re.escape(key)}=.*may change only"
+    ):
+        run(tiny_config("mvdepthnet", tmp_path, "steps=2", change), make_task, resume=True)
+    assert read_weights(tmp_path / "last.pt")["step"] == 1
+
+
+@pytest.fixture(scope="module")
+def training_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The content of a tiny MVDepthNet run's last.pt (one step)."""
+    out = tmp_path_factory.mktemp("one_step")
+    run(tiny_config("mvdepthnet", out, "steps=1"), make_task)
+    return read_weights(out / "last.pt")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [{"networks": []}, {"optimizer": None}, {"torch_rng": torch.zeros(3)}, {"step": "x"}, {"config": "[1, 2]"}],
+    ids=["networks_list", "optimizer_none", "torch_rng_floats", "step_text", "config_list"],
+)
+def test_resuming_a_checkpoint_of_broken_structure_is_a_training_error(
+    tmp_path: Path, training_checkpoint: dict, broken: dict
+) -> None:
+    torch.save({**training_checkpoint, **broken}, tmp_path / "last.pt")
+    with pytest.raises(TrainingError, match=rf"^{re.escape(str(tmp_path / 'last.pt'))} is not a training checkpoint"):
+        run(tiny_config("mvdepthnet", tmp_path, "steps=2"), make_task, resume=True)
+
+
+def test_a_dataset_error_in_a_loading_process_keeps_its_one_line_message(tmp_path: Path) -> None:
+    """A TUM sequence whose rgb.txt lists an image that is missing, loaded by two worker processes."""
+    import cv2
+
+    root = tmp_path / "tum"
+    (root / "rgb").mkdir(parents=True)
+    (root / "depth").mkdir()
+    rgb_list, depth_list = [], []
+    for frame in SyntheticSequence(SyntheticConfig(frames=4, width=64, height=64)):
+        stamp = f"{frame.stamp_ns / 1e9:.6f}"
+        cv2.imwrite(str(root / f"rgb/{stamp}.png"), frame.rgb[..., ::-1])
+        cv2.imwrite(str(root / f"depth/{stamp}.png"), np.nan_to_num(frame.depth * 5000, posinf=0).astype(np.uint16))
+        rgb_list.append(f"{stamp} rgb/{stamp}.png")
+        depth_list.append(f"{stamp} depth/{stamp}.png")
+    (root / "rgb.txt").write_text("\n".join(rgb_list) + "\n")
+    (root / "depth.txt").write_text("\n".join(depth_list) + "\n")
+    missing = root / rgb_list[2].split()[1]  # every sample (targets 1 and 2, offsets -1 and 1) needs it
+    missing.unlink()
+    config = tiny_config("monodepth2", tmp_path / "run", "data.source=tum", f"data.path={root}", "workers=2")
+    with pytest.raises(DatasetError) as raised:
+        run(config, make_task)
+    assert str(raised.value) == f"cannot read image {missing}: missing, unreadable, or not an image file"
+
+
+@pytest.mark.parametrize("architecture", ["monodepth2", "mvdepthnet"])
+def test_weights_that_become_non_finite_stop_the_run_before_any_checkpoint_keeps_them(
+    tmp_path: Path, architecture: str
+) -> None:
+    torch.set_num_threads(1)
+    config = tiny_config(architecture, tmp_path, "steps=50", "checkpoint_every=1", "learning_rate=100000000.0")
+    with pytest.raises(TrainingError, match="lower learning_rate"):
+        run(config, make_task)
+    assert not (tmp_path / "model.pt").exists()
+    for checkpoint in tmp_path.glob("*.pt"):
+        for key, value in read_weights(checkpoint)["state_dict"].items():
+            assert not value.is_floating_point() or torch.isfinite(value).all(), (checkpoint.name, key)
+
+
+def test_bag_topic_names_come_from_the_data_config(tmp_path: Path) -> None:
+    """A recording under a RealSense-like layout: the trainer reads its image, camera_info, odometry and depth."""
+    names = {
+        "image_topic": "/camera/color/image_raw",
+        "camera_info_topic": "/camera/color/camera_info",
+        "odometry_topic": "/odometry/filtered",
+        "depth_topic": "/camera/aligned_depth_to_color/image_raw",
+    }
+    topics = BagTopics(**{key.removesuffix("_topic"): value for key, value in names.items()})
+    bag = write_bag(tmp_path / "renamed", topics)
+    assert load_config(None, []).data.image_topic == BagTopics().image
+    overrides = [f"data.{key}={value}" for key, value in names.items()]
+    config = tiny_config(
+        "monodepth2", tmp_path / "run", "data.source=bag", f"data.path={bag}", *overrides, "poses=odometry",
+        "depth_loss=berhu", "steps=2",
+    )  # fmt: skip
+    assert run(config, make_task)["steps"] == 2
+
+
+def test_numbers_written_as_strings_are_accepted_for_float_keys(tmp_path: Path) -> None:
+    """YAML 1.1 reads ``1e-4`` (no dot) as a string."""
+    assert load_config(None, ["learning_rate=1e-4"]).learning_rate == 1e-4
+    config = tmp_path / "c.yaml"
+    config.write_text("learning_rate: 3e-4\nlr_gamma: '0.5'\n")
+    assert (load_config(config).learning_rate, load_config(config).lr_gamma) == (3e-4, 0.5)
+    with pytest.raises(ConfigError, match="config key 'learning_rate' takes a float, got 'fast'"):
+        load_config(None, ["learning_rate=fast"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("steps=[1", "override 'steps=[1': the value is not valid YAML"),
+        ("batch_size=0", "batch_size must be 1 or more, got 0"),
+        ("batch_size=-1", "batch_size must be 1 or more, got -1"),
+        ("steps=0", "steps must be 1 or more, got 0"),
+        ("checkpoint_every=0", "checkpoint_every must be 1 or more"),
+        ("log_every=0", "log_every must be 1 or more"),
+        ("validate_every=-2", "validate_every must be 1 or more"),
+        ("data.frames=0", "data.frames must be 1 or more"),
+        ("data.every=0", "data.every must be 1 or more"),
+        ("learning_rate=-1", "learning_rate must be a finite number above 0, got -1.0"),
+        ("learning_rate=.nan", "learning_rate must be a finite number above 0, got nan"),
+        ("learning_rate=.inf", "learning_rate must be a finite number above 0, got inf"),
+        ("lr_gamma=0", "lr_gamma must be a finite number above 0"),
+        ("lr_step=-1", "lr_step must be 0 (no decay) or more"),
+        ("smoothness=-1", "smoothness must be a finite number, 0 or more"),
+        ("depth_loss_weight=-1", "depth_loss_weight must be a finite number, 0 or more"),
+        ("seed=-1", "seed must be 0 or more"),
+        ("device=gpu", "device must be auto, cpu or cuda, got 'gpu'"),
+        ("data.scenes=[]", "data.scenes must be a non-empty list of corridor or room, got []"),
+        ("data.scenes=[cave]", "data.scenes must be a non-empty list of corridor or room, got ['cave']"),
+        ("frame_offsets=[]", "frame_offsets must be a non-empty list of distinct non-zero frame offsets"),
+        ("frame_offsets=[a]", "config key 'frame_offsets' takes a list of int, got ['a']"),
+        ("data.seeds=[a]", "config key 'data.seeds' takes a list of int, got ['a']"),
+        ("data.seeds=[-1]", "data.seeds must be a list of 0 or more, got [-1]"),
+        ("data.moving_objects=-1", "data.moving_objects must be 0 or more"),
+    ],
+)
+def test_values_that_make_no_sense_are_one_config_error_naming_the_key(override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, [override])
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("architecture", "model", "message"),
+    [
+        ("monodepth2", "{foo: 1}", "unknown monodepth2 argument model.foo: valid ones are num_layers, width,"),
+        ("monodepth2", "{num_layers: 7}", "model.num_layers must be 18, 34 or 50, got 7"),
+        ("monodepth2", "{width: a}", "config key 'model.width' takes a float, got 'a'"),
+        ("monodepth2", "{decoder_width: 0}", "model.decoder_width must be a finite number above 0, got 0.0"),
+        ("monodepth2", "{with_fc: 1}", "config key 'model.with_fc' takes true or false, got 1"),
+        ("mvdepthnet", "{width: -1}", "model.width must be a finite number above 0, got -1.0"),
+        ("mvdepthnet", "{planes: 0}", "model.planes must be 2 or more, got 0"),
+        ("mvdepthnet", "{planes: 8.5}", "config key 'model.planes' takes a int, got 8.5"),
+    ],
+)
+def test_network_arguments_are_checked_for_the_architecture(architecture, model, message) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_task(load_config(None, [f"architecture={architecture}", *COMMON, f"model={model}"]))
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(("architecture", "size"), [("mvdepthnet", "height=100"), ("monodepth2", "width=32")])
+def test_input_sizes_the_network_cannot_take_are_a_config_error(architecture: str, size: str) -> None:
+    with pytest.raises(ConfigError, match=f"height, width: {architecture} input size must be multiples of 32"):
+        make_task(load_config(None, [f"architecture={architecture}", *COMMON, *TINY[architecture], size]))
+
+
+def test_invalid_yaml_in_an_override_is_one_error_line(tmp_path: Path) -> None:
+    result = depth_ros("train", "mvdepthnet", *COMMON, f"out={tmp_path}", "data.seeds=[0, 1")
+    assert_clean_error(result, "override 'data.seeds=[0, 1': the value is not valid YAML")

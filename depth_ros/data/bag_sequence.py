@@ -21,6 +21,11 @@ from depth_ros.data.sample import Frame
 from depth_ros.errors import DatasetError
 
 
+def describe_issues(issues: Counter[str]) -> str:
+    """``12 x frames skipped: ...; 3 x ...`` of a reader's problem counts, most frequent first."""
+    return "; ".join(f"{count} x {issue}" for issue, count in issues.most_common())
+
+
 class BagSequence:
     """The frames of a ROS 2 bag, every ``every``-th image, held in memory.
 
@@ -73,7 +78,10 @@ class BagSequence:
                     f"no frame of bag {self.path} has a pose: the odometry on {topics.odometry} does not cover the "
                     f"images on {topics.image}; pass drop_unposed=False to use the frames without poses"
                 )
-            raise DatasetError(f"no images found in bag {self.path}: expected sensor_msgs/Image on {topics.image}")
+            raise DatasetError(
+                f"no usable images in bag {self.path}: expected sensor_msgs/Image on {topics.image}"
+                + (f"; {describe_issues(reader.issues)}" if reader.issues else "")
+            )
 
     def __repr__(self) -> str:
         return f"BagSequence({self.path}, {len(self)} frames)"

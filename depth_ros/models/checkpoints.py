@@ -14,7 +14,10 @@ ModelMetadata>, "state_dict": {...}}``, written atomically. Files written by the
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +51,28 @@ def read_weights(path: Path) -> Any:
     if not path.is_file():
         raise CheckpointError(f"weights file not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a plain pickle's protocol warning: the load refuses it next, in one line
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # corrupt zip, truncated pickle, disallowed global, ...
-        raise CheckpointError(
-            f"cannot read weights {path}: {error}. The file may be truncated or corrupt, or contain "
-            "Python objects that a safe load refuses (only tensors and plain containers are accepted)"
-        ) from error
+        raise _unreadable(path, error) from error
+
+
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    """One line for what ``torch.load(weights_only=True)`` refused (its own messages span several lines)."""
+    refused_global = re.search(r"GLOBAL ([\w.]+)", str(error))
+    if refused_global:
+        return CheckpointError(
+            f"{path} is not a plain checkpoint: it holds Python objects ({refused_global[1]}) that loading would "
+            "have to run; refused"
+        )
+    if path.stat().st_size == 0:
+        detail = "the file is empty"
+    elif isinstance(error, pickle.UnpicklingError):  # weights_only met an opcode no torch.save writes
+        detail = "not a PyTorch file"
+    else:
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+    return CheckpointError(f"cannot read weights {path}: {detail}. The file may be truncated or corrupt")
 
 
 def load_state_strict(module: nn.Module, state: dict[str, Any], source: str) -> None:

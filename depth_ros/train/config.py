@@ -2,21 +2,30 @@
 
 Every key has a default here; a YAML file or an override may set only keys that exist (a typo is an
 error naming the key and listing the valid ones). Values in overrides are parsed as YAML
-(``learning_rate=1e-4``, ``model.width=0.5``, ``data.seeds=[1,2,3]``).
+(``learning_rate=1e-4``, ``model.width=0.5``, ``data.seeds=[1,2,3]``); numbers written as strings are
+accepted for float keys (YAML 1.1 reads ``1e-4`` as a string). Each value is checked against
+:data:`CONSTRAINTS` (and the network arguments against :data:`MODEL_ARGUMENTS` once the architecture is
+known, :func:`check_model`), so a value that makes no sense is one error naming the key and what it allows,
+before training starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
+from depth_ros.data.bag_layout import BagTopics
 from depth_ros.errors import DepthRosError
+from depth_ros.models.metadata import check_input_size
 
 AUTO_WORKERS = -1  # config.workers: chosen for the device (depth_ros.train.loop.loader_workers)
+MAX_WORKERS = 64  # more loading processes than this is a typo (1000000 hung starting them)
 
 
 class ConfigError(DepthRosError, ValueError):
@@ -38,6 +47,9 @@ class DataConfig:
         every: keep every n-th frame (bags, folders) to get enough motion between frames.
         measurement_frames: MVDepthNet measurement frames per sample.
         validation_seeds: held-out synthetic sequences for validation.
+        image_topic, camera_info_topic, odometry_topic, depth_topic: topic names of a ``bag``: the camera's
+            ``sensor_msgs/Image`` and its ``CameraInfo``, ``nav_msgs/Odometry`` (for poses; a bag without it
+            trains Monodepth2 with the pose network), and ground-truth depth (``sensor_msgs/Image``, optional).
     """
 
     source: str = "synthetic"
@@ -50,6 +62,10 @@ class DataConfig:
     every: int = 1
     measurement_frames: int = 1
     validation_seeds: list[int] = field(default_factory=lambda: [1000])
+    image_topic: str = BagTopics.image
+    camera_info_topic: str = BagTopics.camera_info
+    odometry_topic: str = BagTopics.odometry
+    depth_topic: str = BagTopics.depth
 
 
 @dataclass
@@ -122,7 +138,7 @@ class TrainConfig:
 
 def _apply(target: Any, values: dict[str, Any], prefix: str = "") -> None:
     """Set ``values`` on the dataclass ``target``, recursing into nested dataclasses; unknown keys raise."""
-    known = {f.name: f for f in dataclasses.fields(target)}
+    known = get_type_hints(type(target))
     for key, value in values.items():
         name = f"{prefix}{key}"
         if key not in known:
@@ -139,20 +155,137 @@ def _apply(target: Any, values: dict[str, Any], prefix: str = "") -> None:
                 raise ConfigError(f"config key {name!r} takes a mapping of network arguments, got {value!r}")
             current.update(value)
         else:
-            setattr(target, key, _coerce(name, current, value))
+            setattr(target, key, _coerce(name, known[key], value))
 
 
-def _coerce(name: str, current: Any, value: Any) -> Any:
-    """``value`` checked against the type of the default ``current`` (ints accepted for floats)."""
-    if isinstance(current, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"config key {name!r} takes true or false, got {value!r}")
-        return value
-    if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+def _coerce(name: str, expected: Any, value: Any) -> Any:
+    """``value`` checked against the declared type ``expected`` (``int``, ``float``, ``str``, ``bool`` or a
+    ``list`` of one of them); ints and numeric strings are accepted for floats."""
+    item = get_args(expected)[0] if get_origin(expected) is list else None
+    try:
+        if item is None:
+            return _scalar(expected, value)
+        if not isinstance(value, list):
+            raise TypeError(value)
+        return [_scalar(item, element) for element in value]
+    except (TypeError, ValueError):
+        kind = f"a list of {item.__name__}" if item else _describe_type(expected)
+        raise ConfigError(f"config key {name!r} takes {kind}, got {value!r}") from None
+
+
+def _scalar(expected: type, value: Any) -> Any:
+    """``value`` as an ``expected`` (raises TypeError or ValueError when it is none)."""
+    if expected is float and isinstance(value, (int, str)) and not isinstance(value, bool):
         return float(value)
-    if type(value) is not type(current):
-        raise ConfigError(f"config key {name!r} takes a {type(current).__name__}, got {value!r}")
+    if type(value) is not expected:
+        raise TypeError(value)
     return value
+
+
+def _describe_type(expected: type) -> str:
+    return "true or false" if expected is bool else f"a {expected.__name__}"
+
+
+Check = tuple[Callable[[Any], bool], str]
+"""A test of a config value, and what it allows (the end of ``KEY must be ...``)."""
+
+
+def _at_least(minimum: float) -> Check:
+    return (lambda value: value >= minimum, f"{minimum} or more")
+
+
+def _one_of(*choices: Any) -> Check:
+    names = [str(choice) for choice in choices]
+    return (lambda value: value in choices, f"{', '.join(names[:-1])} or {names[-1]}")
+
+
+def _list_of(check: Check, non_empty: bool = False) -> Check:
+    test, allowed = check
+    kind = "a non-empty list" if non_empty else "a list"
+    return (lambda values: (values or not non_empty) and all(test(v) for v in values), f"{kind} of {allowed}")
+
+
+POSITIVE: Check = (lambda value: math.isfinite(value) and value > 0, "a finite number above 0")
+NOT_NEGATIVE: Check = (lambda value: math.isfinite(value) and value >= 0, "a finite number, 0 or more")
+FRAME_OFFSETS: Check = (
+    lambda offsets: len(offsets) > 0 and 0 not in offsets and len(set(offsets)) == len(offsets),
+    "a non-empty list of distinct non-zero frame offsets (0 is the target)",
+)
+SCENES = ("corridor", "room")  # depth_ros.data.synthetic
+
+CONSTRAINTS: dict[str, Check] = {
+    "architecture": (lambda value: value in ("", "monodepth2", "mvdepthnet"), "monodepth2 or mvdepthnet"),
+    "batch_size": _at_least(1),
+    "steps": _at_least(1),
+    "learning_rate": POSITIVE,
+    "lr_step": (lambda value: value >= 0, "0 (no decay) or more"),
+    "lr_gamma": POSITIVE,
+    "seed": _at_least(0),
+    "checkpoint_every": _at_least(1),
+    "validate_every": _at_least(1),
+    "log_every": _at_least(1),
+    "workers": (
+        lambda value: AUTO_WORKERS <= value <= MAX_WORKERS,
+        f"0 to {MAX_WORKERS} loading processes, or {AUTO_WORKERS} to choose",
+    ),
+    "device": _one_of("auto", "cpu", "cuda"),
+    "frame_offsets": FRAME_OFFSETS,
+    "smoothness": NOT_NEGATIVE,
+    "min_translation": NOT_NEGATIVE,
+    "poses": _one_of("network", "odometry"),
+    "odometry_unit": POSITIVE,
+    "depth_loss_weight": NOT_NEGATIVE,
+    "data.seeds": _list_of(_at_least(0)),
+    "data.scenes": _list_of(_one_of(*SCENES), non_empty=True),
+    "data.frames": _at_least(1),
+    "data.moving_objects": _at_least(0),
+    "data.every": _at_least(1),
+    "data.measurement_frames": _at_least(1),
+    "data.validation_seeds": _list_of(_at_least(0)),
+}
+
+MODEL_ARGUMENTS: dict[str, dict[str, tuple[type, Check]]] = {
+    "monodepth2": {
+        "num_layers": (int, _one_of(18, 34, 50)),
+        "width": (float, POSITIVE),
+        "decoder_width": (float, POSITIVE),
+        "with_fc": (bool, (lambda value: True, "true or false")),
+    },
+    "mvdepthnet": {"width": (float, POSITIVE), "planes": (int, _at_least(2))},
+}
+"""Per architecture: the network arguments ``model`` may set, their types and constraints."""
+
+
+def _check(name: str, check: Check, value: Any) -> None:
+    test, allowed = check
+    if not test(value):
+        raise ConfigError(f"{name} must be {allowed}, got {value!r}")
+
+
+def check_values(config: TrainConfig) -> None:
+    """Raise :class:`ConfigError` for the first value outside :data:`CONSTRAINTS`."""
+    values = config.to_dict()
+    for name, check in CONSTRAINTS.items():
+        section, _, key = name.rpartition(".")
+        _check(name, check, (values[section] if section else values)[key])
+
+
+def check_model(config: TrainConfig, architecture: str) -> dict[str, Any]:
+    """The network arguments ``config.model`` checked against :data:`MODEL_ARGUMENTS` of ``architecture`` (ints
+    given for floats made floats), after checking that the input size suits the architecture."""
+    try:
+        check_input_size(architecture, config.height, config.width)
+    except ValueError as error:
+        raise ConfigError(f"height, width: {error}") from None
+    arguments = MODEL_ARGUMENTS[architecture]
+    checked = {}
+    for key, value in config.model.items():
+        if key not in arguments:
+            raise ConfigError(f"unknown {architecture} argument model.{key}: valid ones are {', '.join(arguments)}")
+        expected, check = arguments[key]
+        checked[key] = _coerce(f"model.{key}", expected, value)
+        _check(f"model.{key}", check, checked[key])
+    return checked
 
 
 def parse_override(text: str) -> dict[str, Any]:
@@ -160,7 +293,10 @@ def parse_override(text: str) -> dict[str, Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r} must look like key=value (e.g. steps=500 or model.width=0.5)")
     key, raw = text.split("=", 1)
-    value: Any = yaml.safe_load(raw) if raw else ""
+    try:
+        value: Any = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError as error:
+        raise ConfigError(f"override {text!r}: the value is not valid YAML ({_yaml_problem(error)})") from error
     for part in reversed(key.strip().split(".")):
         value = {part: value}
     return value
@@ -176,17 +312,21 @@ def load_config(path: Path | None = None, overrides: list[str] = ()) -> TrainCon
         try:
             values = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as error:
-            raise ConfigError(f"{path} is not valid YAML: {error}") from error
+            raise ConfigError(f"{path} is not valid YAML: {_yaml_problem(error)}") from error
         if not isinstance(values, dict):
             raise ConfigError(f"{path} must hold a mapping of config keys, got {type(values).__name__}")
         _apply(config, values)
     for override in overrides:
         _apply(config, parse_override(override))
-    if config.architecture not in ("", "monodepth2", "mvdepthnet"):
-        raise ConfigError(f"architecture must be monodepth2 or mvdepthnet, got {config.architecture!r}")
-    if config.workers < AUTO_WORKERS:
-        raise ConfigError(f"workers must be 0 or more, or {AUTO_WORKERS} to choose, got {config.workers}")
+    check_values(config)
     return config
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """One line of a YAML error: what is wrong and where (PyYAML's own message spans several lines)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{getattr(error, 'problem', None) or str(error).splitlines()[0]}{where}"
 
 
 def save_config(config: TrainConfig, path: Path) -> None:

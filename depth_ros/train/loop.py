@@ -9,6 +9,11 @@ best validation ``abs_rel``) are depth_ros checkpoints (:func:`depth_ros.models.
 atomically) that also hold the optimiser, schedule, step, extra networks and RNG state, so ``--resume``
 continues exactly where the last checkpoint left off, and the files load directly as weights for
 export and inference. At the end, ``OUT/model.pt`` holds the weights alone (the file to ship).
+
+A fresh run (without ``--resume``) first removes a ``best.pt`` an earlier run left in ``OUT``. A resumed run
+may change only :data:`RESUMABLE_CHANGES` (new learning-rate settings apply from the checkpoint's step on).
+Ctrl-C (SIGINT) stops a single-process run after the current step and saves ``last.pt`` (a second Ctrl-C
+stops at once). No checkpoint is written with non-finite weights.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +55,16 @@ ExamplesFn = Callable[[dict[str, nn.Module], Dataset, torch.device], np.ndarray]
 
 class TrainingError(DepthRosError):
     """A training run that cannot start or continue."""
+
+
+NO_DECAY = 2**31  # StepLR period for lr_step = 0: no decay, whatever the run's length
+
+RESUMABLE_CHANGES = (
+    "steps", "learning_rate", "lr_step", "lr_gamma", "out", "checkpoint_every", "validate_every", "log_every",
+    "workers", "device", "data.path",
+)  # fmt: skip
+"""Config keys a ``--resume`` may change: any other change (batch size, seed, network, input size, data, losses)
+would not continue the checkpoint's run, so it is refused."""
 
 
 @dataclass
@@ -128,8 +146,7 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
         network.to(device).train()
     parameters = [p for network in task.networks.values() for p in network.parameters()]
     optimizer = torch.optim.Adam(parameters, lr=config.learning_rate)
-    # lr_step = 0: no decay (a fixed huge period, so the schedule does not depend on the run's length).
-    schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step or 2**31, config.lr_gamma)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step or NO_DECAY, config.lr_gamma)
     use_amp = config.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
@@ -138,10 +155,12 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
     if context.main:
         for stale in out.glob(".*.pt.*.tmp"):  # left by a run killed while writing a checkpoint
             stale.unlink()
+        if not resume:  # an earlier run's best.pt must not become this run's model.pt
+            (out / "best.pt").unlink(missing_ok=True)
     if resume:
         if not last.is_file():
             raise TrainingError(f"--resume: no checkpoint {last} to resume from; start without --resume")
-        step, best, rng_state = _restore(last, task, optimizer, schedule, scaler)
+        step, best, rng_state = _restore(last, task, optimizer, schedule, scaler, config)
         logger.info("resumed from %s at step %d", last, step)
     if step >= config.steps:
         raise TrainingError(f"{last} is already at step {step} of {config.steps}: raise steps=... to train longer")
@@ -161,7 +180,7 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
                     workers, device.type)  # fmt: skip
     loader = DataLoader(
         EpochIndexed(task.train_set), config.batch_size, sampler=sampler, num_workers=workers, drop_last=True,
-        pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+        pin_memory=device.type == "cuda", persistent_workers=workers > 0, worker_init_fn=_ignore_interrupts,
     )  # fmt: skip
     writer = _tensorboard(out) if context.main else None
     if context.main:
@@ -173,42 +192,47 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
     batches = iter(loader)
     if rng_state is not None:  # after making the iterator, which draws from the RNG too
         torch.set_rng_state(rng_state)
-    while step < config.steps:
-        step_started = time.perf_counter()
-        batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
-        with torch.autocast(device.type, enabled=use_amp):
-            loss, values = task.loss(trained, batch)
-        if not torch.isfinite(loss):
-            raise TrainingError(f"loss became {loss.item()} at step {step}: lower learning_rate or check the data")
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        schedule.step()
-        step += 1
-        training_seconds += time.perf_counter() - step_started  # data, forward, backward, update; no validation
-        progress.update(1)
-        if step % config.log_every == 0 or step == config.steps:
-            mean_loss = distributed.mean_across_processes(loss.detach(), context).item()  # every process joins
-            progress.set_postfix(loss=f"{mean_loss:.4f}")
-        if writer is not None and (step % config.log_every == 0 or step == config.steps):
-            writer.add_scalar("train/loss", mean_loss, step)
-            writer.add_scalar("train/learning_rate", schedule.get_last_lr()[0], step)
-            for name, value in values.items():
-                writer.add_scalar(f"train/{name}", value, step)
-        if task.validation_set is not None and (step % config.validate_every == 0 or step == config.steps):
-            metrics, picture = _validate(task, device, with_examples=writer is not None)
-            if writer is not None:
-                for name, value in metrics.items():
-                    writer.add_scalar(f"validation/{name}", value, step)
-                if picture is not None:
-                    writer.add_image("validation/examples", picture, step, dataformats="HWC")
-            if context.main and metrics.get("abs_rel", math.inf) < best:
-                best = metrics["abs_rel"]
-                _save(out / "best.pt", task, optimizer, schedule, scaler, step, best, config)
-        if context.main and (step % config.checkpoint_every == 0 or step == config.steps):
-            _save(last, task, optimizer, schedule, scaler, step, best, config)
+    with _interrupt_after_step(enabled=not context.enabled) as interrupt:
+        while step < config.steps and not interrupt.requested:
+            step_started = time.perf_counter()
+            batch = {k: v.to(device, non_blocking=True) for k, v in _next_batch(batches).items()}
+            with torch.autocast(device.type, enabled=use_amp):
+                loss, values = task.loss(trained, batch)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"loss became {loss.item()} at step {step}: lower learning_rate or check the data")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            schedule.step()
+            step += 1
+            training_seconds += time.perf_counter() - step_started  # data, forward, backward, update; no validation
+            progress.update(1)
+            if step % config.log_every == 0 or step == config.steps:
+                mean_loss = distributed.mean_across_processes(loss.detach(), context).item()  # every process joins
+                progress.set_postfix(loss=f"{mean_loss:.4f}")
+            if writer is not None and (step % config.log_every == 0 or step == config.steps):
+                writer.add_scalar("train/loss", mean_loss, step)
+                writer.add_scalar("train/learning_rate", schedule.get_last_lr()[0], step)
+                for name, value in values.items():
+                    writer.add_scalar(f"train/{name}", value, step)
+            if task.validation_set is not None and (step % config.validate_every == 0 or step == config.steps):
+                metrics, picture = _validate(task, device, with_examples=writer is not None)
+                if writer is not None:
+                    for name, value in metrics.items():
+                        writer.add_scalar(f"validation/{name}", value, step)
+                    if picture is not None:
+                        writer.add_image("validation/examples", picture, step, dataformats="HWC")
+                if context.main and metrics.get("abs_rel", math.inf) < best:
+                    best = metrics["abs_rel"]
+                    _save(out / "best.pt", task, optimizer, schedule, scaler, step, best, config)
+            if context.main and (step % config.checkpoint_every == 0 or step == config.steps or interrupt.requested):
+                _save(last, task, optimizer, schedule, scaler, step, best, config)
     progress.close()
+    if interrupt.requested:
+        logger.warning("interrupted at step %d: saved %s; run the same command with --resume to continue from it",
+                       step, last)  # fmt: skip
+        raise KeyboardInterrupt
     if context.main:
         write_model(out)
     seconds = time.perf_counter() - started
@@ -266,7 +290,70 @@ def _validate(task: Task, device: torch.device, with_examples: bool) -> tuple[di
     return metrics, picture
 
 
+class InterruptRequest:
+    """Whether Ctrl-C asked the training loop to stop after the current step."""
+
+    requested: bool = False
+
+
+@contextmanager
+def _interrupt_after_step(enabled: bool) -> Iterator[InterruptRequest]:
+    """While training, the first SIGINT (Ctrl-C) only sets ``requested``, so the loop ends its step and saves
+    ``last.pt``; a second one raises KeyboardInterrupt at once. Not ``enabled`` (distributed runs, whose
+    processes must stop at the same step) or outside the main thread: SIGINT is left as it is."""
+    request = InterruptRequest()
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def stop_after_step(signum: int, frame: Any) -> None:
+        request.requested = True
+        signal.signal(signal.SIGINT, previous)
+        logger.warning("interrupted: saving last.pt after this step (Ctrl-C again to stop at once, unsaved)")
+
+    previous = signal.signal(signal.SIGINT, stop_after_step)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_interrupts(worker_id: int) -> None:
+    """DataLoader worker start: Ctrl-C in a terminal reaches every process of the group; the training process
+    decides when to stop (a worker that died of it would fail the step that saves the checkpoint)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _next_batch(batches: Iterator[Batch]) -> Batch:
+    """The next batch; a depth_ros error raised in a DataLoader worker process comes out as itself, one line
+    (the DataLoader re-raises it with the worker's traceback in the message)."""
+    try:
+        return next(batches)
+    except DepthRosError as error:
+        text = str(error)
+        if "Original Traceback" not in text:
+            raise
+        original = text.rstrip().splitlines()[-1].removeprefix(f"{type(error).__module__}.{type(error).__qualname__}: ")
+        raise type(error)(original) from error
+
+
+def _non_finite_entry(task: Task) -> str | None:
+    """The name of the first parameter or buffer of the task's networks that holds NaN or infinity, or None."""
+    for network_name, network in task.networks.items():
+        for name, tensor in network.state_dict().items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                return f"{network_name}.{name}"
+    return None
+
+
 def _save(path: Path, task: Task, optimizer, schedule, scaler, step: int, best: float, config: TrainConfig) -> None:
+    """Write a training checkpoint (atomically); weights with NaN or infinity raise instead, keeping the file."""
+    broken = _non_finite_entry(task)
+    if broken is not None:
+        raise TrainingError(
+            f"the weights became NaN or infinite at step {step} (first: {broken}): lower learning_rate or check the "
+            f"data; {path} was not overwritten"
+        )
     extra_networks = {name: net.state_dict() for name, net in task.networks.items() if name != "depth"}
     state = {
         "step": step,
@@ -281,11 +368,27 @@ def _save(path: Path, task: Task, optimizer, schedule, scaler, step: int, best: 
     save_checkpoint(path, task.networks["depth"], task.metadata, **state)
 
 
-def _restore(path: Path, task: Task, optimizer, schedule, scaler) -> tuple[int, float, torch.Tensor]:
-    """Load networks, optimiser, schedule and scaler; return the step, best abs_rel and the RNG state."""
+TRAINING_ENTRIES = {
+    "state_dict": dict, "networks": dict, "optimizer": dict, "schedule": dict, "scaler": dict, "step": int,
+    "best_abs_rel": float, "torch_rng": torch.Tensor, "config": str,
+}  # fmt: skip
+"""What :func:`_save` writes beside the model, and the type of each entry."""
+
+
+def _restore(
+    path: Path, task: Task, optimizer, schedule, scaler, config: TrainConfig
+) -> tuple[int, float, torch.Tensor]:
+    """Load networks, optimiser, schedule and scaler, after checking that ``config`` continues the checkpoint's
+    run; apply changed learning-rate settings; return the step, best abs_rel and the RNG state."""
     from depth_ros.models.checkpoints import load_state_strict
 
     data = read_weights(path)
+    try:
+        _check_entries(data)
+        saved = _saved_config(data["config"])
+    except (KeyError, TypeError, ValueError, yaml.YAMLError) as error:
+        raise _not_resumable(path, error) from error
+    _check_resumable(path, saved, config)
     try:
         load_state_strict(task.networks["depth"], data["state_dict"], str(path))
         for name, state in data["networks"].items():
@@ -293,6 +396,77 @@ def _restore(path: Path, task: Task, optimizer, schedule, scaler) -> tuple[int, 
         optimizer.load_state_dict(data["optimizer"])
         schedule.load_state_dict(data["schedule"])
         scaler.load_state_dict(data["scaler"])
-        return int(data["step"]), float(data["best_abs_rel"]), data["torch_rng"]
-    except (KeyError, TypeError, ValueError) as error:
-        raise TrainingError(f"{path} is not a training checkpoint that this run can resume: {error}") from error
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise _not_resumable(path, error) from error
+    _follow_learning_rate(optimizer, schedule, saved, config, data["step"])
+    return data["step"], data["best_abs_rel"], data["torch_rng"]
+
+
+def _not_resumable(path: Path, error: Exception) -> TrainingError:
+    detail = f"no {error.args[0]!r} entry" if isinstance(error, KeyError) else str(error).splitlines()[0]
+    return TrainingError(
+        f"{path} is not a training checkpoint that this run can resume ({detail}): resume from a last.pt that "
+        "depth-ros train wrote, or start without --resume"
+    )
+
+
+def _check_entries(data: Any) -> None:
+    """Raise KeyError or TypeError unless ``data`` holds :data:`TRAINING_ENTRIES` of their types."""
+    if not isinstance(data, dict):
+        raise TypeError(f"it holds a {type(data).__name__}, not a mapping of entries")
+    for key, kind in TRAINING_ENTRIES.items():
+        if not isinstance(data[key], kind):
+            raise TypeError(f"its {key!r} is a {type(data[key]).__name__}, expected a {kind.__name__}")
+    rng = data["torch_rng"]
+    if rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
+        raise TypeError(f"its 'torch_rng' ({rng.dtype}, {tuple(rng.shape)}) is not a CPU random generator state")
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"data": {"every": 2}}`` -> ``{"data.every": 2}`` (the ``model`` mapping stays one value)."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and key != "model":
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _saved_config(text: str) -> dict[str, Any]:
+    """The flattened config a checkpoint was trained with (keys it predates: their defaults)."""
+    values = yaml.safe_load(text)
+    if not isinstance(values, dict):
+        raise TypeError(f"its 'config' holds a {type(values).__name__}, not a mapping of config keys")
+    return {**_flatten(TrainConfig().to_dict()), **_flatten(values)}
+
+
+def _check_resumable(path: Path, saved: dict[str, Any], config: TrainConfig) -> None:
+    """Raise when ``config`` changes a key outside :data:`RESUMABLE_CHANGES` from the checkpoint's ``saved``."""
+    asked = _flatten(config.to_dict())
+    changed = [key for key, value in asked.items() if key not in RESUMABLE_CHANGES and saved.get(key) != value]
+    if changed:
+        was = ", ".join(f"{key}={saved.get(key)}" for key in changed)
+        now = ", ".join(f"{key}={asked[key]}" for key in changed)
+        raise TrainingError(
+            f"--resume: {path} was trained with {was}, this run asks for {now}; a resumed run may change only "
+            f"{', '.join(RESUMABLE_CHANGES)}: drop the changes, or start a new run with another out=..."
+        )
+
+
+def _follow_learning_rate(optimizer, schedule, saved: dict[str, Any], config: TrainConfig, step: int) -> None:
+    """When ``config`` changes ``learning_rate``, ``lr_step`` or ``lr_gamma`` from the checkpoint's ``saved``
+    config, continue with the new step schedule, as if the run had had it from the start."""
+    keys = ("learning_rate", "lr_step", "lr_gamma")
+    if all(saved[key] == getattr(config, key) for key in keys):
+        return
+    schedule.step_size, schedule.gamma = config.lr_step or NO_DECAY, config.lr_gamma
+    schedule.base_lrs = [config.learning_rate for _ in optimizer.param_groups]
+    rate = config.learning_rate * config.lr_gamma ** (step // schedule.step_size)
+    for group in optimizer.param_groups:
+        group["initial_lr"], group["lr"] = config.learning_rate, rate
+    logger.warning(
+        "--resume: learning rate %g from step %d (learning_rate=%g, lr_step=%d, lr_gamma=%g; the checkpoint had %s)",
+        rate, step, config.learning_rate, config.lr_step, config.lr_gamma,
+        ", ".join(f"{key}={saved[key]}" for key in keys),
+    )  # fmt: skip

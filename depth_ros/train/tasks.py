@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
+from depth_ros.data.bag_layout import BagTopics
 from depth_ros.data.sequence import FrameSequence
 from depth_ros.errors import DatasetError
 from depth_ros.eval.metrics import NoValidPixelsError, average_metrics, depth_metrics
@@ -26,7 +27,7 @@ from depth_ros.models.inference import inference_graph
 from depth_ros.models.metadata import ModelMetadata
 from depth_ros.models.monodepth2 import Monodepth2, Monodepth2Pose
 from depth_ros.models.mvdepthnet import MVDepthNet, cost_volume, inverse_depth_planes, normalize_image
-from depth_ros.train.config import ConfigError, DataConfig, TrainConfig
+from depth_ros.train.config import ConfigError, DataConfig, TrainConfig, check_model
 from depth_ros.train.depth_supervision import depth_loss
 from depth_ros.train.loop import Task, TrainingError
 from depth_ros.train.monodepth2_task import Monodepth2Loss
@@ -57,7 +58,7 @@ def frame_sequences(data: DataConfig, seeds: list[int], height: int, width: int)
     if data.source == "bag":
         from depth_ros.data.bag_sequence import BagSequence
 
-        return [BagSequence(data.path, every=data.every)]
+        return [BagSequence(data.path, bag_topics(data), every=data.every)]
     if data.source == "kitti":
         from depth_ros.data.kitti import KittiRawSequence
 
@@ -73,6 +74,13 @@ def frame_sequences(data: DataConfig, seeds: list[int], height: int, width: int)
 
         return [ImageFolderSequence(data.path)]
     raise ConfigError(f"unknown data.source {data.source!r}: expected synthetic, bag, kitti, tum or folder")
+
+
+def bag_topics(data: DataConfig) -> BagTopics:
+    """The topic names a data config gives a bag."""
+    return BagTopics(
+        image=data.image_topic, camera_info=data.camera_info_topic, odometry=data.odometry_topic, depth=data.depth_topic
+    )
 
 
 def _concat(datasets: list[Dataset], what: str) -> Dataset:
@@ -125,9 +133,8 @@ def _example_picture(
 def monodepth2_task(config: TrainConfig) -> Task:
     from depth_ros.data.training_samples import MonocularDataset
 
-    variant = {"num_layers": 18, "width": 1.0, "decoder_width": 1.0, "with_fc": False, **config.model}
-    if config.poses not in ("network", "odometry"):
-        raise ConfigError(f"poses must be network or odometry, got {config.poses!r}")
+    defaults = {"num_layers": 18, "width": 1.0, "decoder_width": 1.0, "with_fc": False}
+    variant = {**defaults, **check_model(config, "monodepth2")}
     odometry = config.poses == "odometry"
     depth = Monodepth2(**variant)
     networks: dict[str, nn.Module] = {"depth": depth}
@@ -222,7 +229,7 @@ def mvdepthnet_task(config: TrainConfig) -> Task:
         )
     if config.poses != "network":
         raise ConfigError(f"poses: {config.poses} applies to monodepth2 only (mvdepthnet always uses the data's poses)")
-    variant = {"width": 1.0, "planes": 64, **config.model}
+    variant = {"width": 1.0, "planes": 64, **check_model(config, "mvdepthnet")}
     network = MVDepthNet(**variant)
     metadata = mvdepthnet_metadata(variant, config.height, config.width, f"depth_ros trainer, seed {config.seed}")
     metadata = metadata.replace(measurement_frames=config.data.measurement_frames)
