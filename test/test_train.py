@@ -341,6 +341,12 @@ def test_a_fresh_run_ships_its_own_weights_not_an_earlier_runs_best(tmp_path: Pa
         assert torch.equal(shipped["state_dict"][key], value), key
 
 
+@pytest.mark.parametrize("architecture", ["monodepth2", "mvdepthnet"])
+def test_no_validation_seeds_trains_without_validation(tmp_path: Path, architecture: str) -> None:
+    run(tiny_config(architecture, tmp_path, "steps=2", "data.validation_seeds=[]"), make_task)
+    assert (tmp_path / "model.pt").is_file() and not (tmp_path / "best.pt").exists()
+
+
 def test_sigint_saves_last_pt_and_says_that_resume_continues_from_it(tmp_path: Path) -> None:
     arguments = ["train", "mvdepthnet", *COMMON, *TINY["mvdepthnet"], f"out={tmp_path}", "steps=1000"]
     log = tmp_path / "stderr.txt"

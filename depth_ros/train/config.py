@@ -46,7 +46,7 @@ class DataConfig:
         moving_objects: independently moving boxes per synthetic sequence.
         every: keep every n-th frame (bags, folders) to get enough motion between frames.
         measurement_frames: MVDepthNet measurement frames per sample.
-        validation_seeds: held-out synthetic sequences for validation.
+        validation_seeds: held-out synthetic sequences for validation (empty: no validation).
         image_topic, camera_info_topic, odometry_topic, depth_topic: topic names of a ``bag``: the camera's
             ``sensor_msgs/Image`` and its ``CameraInfo``, ``nav_msgs/Odometry`` (for poses; a bag without it
             trains Monodepth2 with the pose network), and ground-truth depth (``sensor_msgs/Image``, optional).

@@ -83,6 +83,11 @@ def bag_topics(data: DataConfig) -> BagTopics:
     )
 
 
+def _validates(config: TrainConfig) -> bool:
+    """Whether a run validates: on held-out synthetic sequences, when ``data.validation_seeds`` names some."""
+    return config.data.source == "synthetic" and bool(config.data.validation_seeds)
+
+
 def _concat(datasets: list[Dataset], what: str) -> Dataset:
     datasets = [d for d in datasets if len(d) > 0]
     if not datasets:
@@ -165,7 +170,7 @@ def monodepth2_task(config: TrainConfig) -> Task:
             "monocular",
         )
 
-    validation = dataset(config.data.validation_seeds, False) if config.data.source == "synthetic" else None
+    validation = dataset(config.data.validation_seeds, False) if _validates(config) else None
     supervision = depth_loss(config.depth_loss)
     loss = Monodepth2Loss(
         config.frame_offsets, config.smoothness, config.automask, config.min_reprojection,
@@ -251,7 +256,7 @@ def mvdepthnet_task(config: TrainConfig) -> Task:
             "multi-view",
         )
 
-    validation = dataset(config.data.validation_seeds, False) if config.data.source == "synthetic" else None
+    validation = dataset(config.data.validation_seeds, False) if _validates(config) else None
 
     def loss(networks: dict[str, nn.Module], batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         predictions = [p.float() for p in mvdepthnet_forward(networks["depth"], batch)]
