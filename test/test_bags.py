@@ -629,3 +629,27 @@ def test_images_across_an_odometry_gap_have_no_pose(tmp_path: Path, build_bag, o
         else:
             assert_pose_close(got.T_world_cam, want.T_world_cam)
     assert reader.issues["frames without pose (stamp outside odometry or across a gap)"] == 3
+
+
+def test_frames_without_depth_keep_stamp_order(tmp_path: Path, build_bag, frames) -> None:
+    missing = {1, 4, 7, 10}
+    gappy = [dataclasses.replace(f, depth=None) if i in missing else f for i, f in enumerate(frames)]
+    reader = BagReader(build_bag(tmp_path / "bag", frames=gappy))
+    read = reader.read_all()
+    assert [f.stamp_ns for f in read] == [f.stamp_ns for f in frames]
+    assert [i for i, f in enumerate(read) if f.depth is None] == sorted(missing)
+    np.testing.assert_array_equal(read[2].depth, frames[2].depth)
+    assert reader.issues == {"frames without ground-truth depth": len(missing)}
+
+
+def test_each_issue_counts_once_however_often_the_bag_is_read(tmp_path: Path, build_bag, odometry, frames) -> None:
+    partial = [s for s in odometry if s.stamp_ns <= frames[8].stamp_ns + 20 * MS]
+    gappy = [dataclasses.replace(f, depth=None) if i == 3 else f for i, f in enumerate(frames)]
+    reader = BagReader(build_bag(tmp_path / "bag", frames=gappy, odometry=partial))
+    next(iter(reader))  # a pass stopped early, then two whole ones
+    reader.read_all()
+    reader.read_all()
+    assert reader.issues == {
+        "frames without ground-truth depth": 1,
+        "frames without pose (stamp outside odometry or across a gap)": 3,
+    }

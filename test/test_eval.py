@@ -319,6 +319,18 @@ def test_predictions_made_elsewhere_are_evaluated_against_the_bag(mcap_bag: Path
     _assert_zero_error(result.mean("scaled"))
 
 
+def test_bag_issues_count_once_however_many_models_read_the_bag(build_bag, frames, tmp_path: Path) -> None:
+    """The live path reads the bag once per model: each frame without ground truth is still one issue."""
+    missing = {2, 5, 8}
+    gappy = [dataclasses.replace(f, depth=None) if i in missing else f for i, f in enumerate(frames)]
+    reader = BagReader(build_bag(tmp_path / "bag", frames=gappy))
+    predictions = {frame.stamp_ns: _scaled_prediction(frame.depth, K, frame.camera) for frame in frames}
+    for name in ("mono", "multiview"):
+        result = evaluate_predictions(name, predictions, ground_truths(reader, open_ground_truth(reader)), SETTINGS)
+        assert len(result.frames) == len(frames) - len(missing)
+    assert reader.issues == {"frames without ground-truth depth": len(missing)}
+
+
 def _write_depth_bag(path: Path, frames: Sequence[Frame], encoding: str) -> Path:
     """Images, camera_info and millimetre-quantised ground truth (0 = invalid) as 16UC1 or 32FC1 metres."""
     topics = BagTopics()

@@ -7,6 +7,7 @@ it exists for. The command line is run as a user runs it (the installed ``depth-
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from depth_ros.export.tensorrt_ops import check_tensorrt_compatibility
 from depth_ros.geometry.se3 import axis_angle_to_matrix, make_transform
 from depth_ros.models import Monodepth2, MVDepthNet, inference_graph
 from depth_ros.models.checkpoints import monodepth2_metadata, mvdepthnet_metadata, save_checkpoint
-from depth_ros.models.metadata import ModelMetadata
+from depth_ros.models.metadata import METADATA_KEY, ModelMetadata
 
 MONO_VARIANT: dict[str, Any] = {"num_layers": 18, "width": 0.25, "decoder_width": 0.25, "with_fc": False}
 MVD_VARIANT: dict[str, Any] = {"width": 0.125, "planes": 64}
@@ -263,6 +264,31 @@ def test_reading_metadata_of_a_file_without_it_or_not_onnx_is_a_clear_error(tmp_
         read_onnx_metadata(junk)
     with pytest.raises(OnnxError, match="not found"):
         read_onnx_metadata(tmp_path / "missing.onnx")
+
+
+def _with_metadata_value(source: Path, out: Path, **changes: Any) -> Path:
+    """A copy of the ONNX file ``source`` whose embedded metadata JSON has ``changes``."""
+    model = onnx.load(source)
+    (prop,) = [p for p in model.metadata_props if p.key == METADATA_KEY]
+    prop.value = json.dumps({**json.loads(prop.value), **changes})
+    onnx.save(model, out)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda path, folder: metadata_sidecar(path), "is the metadata beside an ONNX file, not the model: pass "),
+        (lambda path, folder: folder / "empty.onnx", "is empty (0 bytes)"),
+        (lambda path, folder: _with_metadata_value(path, folder / "m.onnx", height="96"), "wrong types (height='96')"),
+    ],
+    ids=["sidecar", "empty", "height-as-text"],
+)
+def test_sidecar_empty_file_and_mistyped_metadata_are_one_line_errors(mono, tmp_path: Path, make, fragment) -> None:
+    (tmp_path / "empty.onnx").touch()
+    with pytest.raises(OnnxError) as caught:
+        read_onnx_metadata(make(mono[2], tmp_path))
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
 
 
 # The TensorRT check rejects the traps ------------------------------------------------------------------

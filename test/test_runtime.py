@@ -16,6 +16,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import typing
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from test_cli import assert_clean_error, depth_ros
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from depth_ros.cli import main
 from depth_ros.errors import DepthRosError
 from depth_ros.export.onnx_export import export_onnx
 from depth_ros.geometry.se3 import axis_angle_to_matrix, make_transform
@@ -165,6 +167,26 @@ def test_inputs_are_taken_by_position_or_by_name(mvd: Model) -> None:
                                        T_meas_ref=inputs["T_meas_ref"]), by_name)  # fmt: skip
 
 
+def _unusual_layouts(inputs: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """The same values as arrays a caller may well pass: RGB views of BGR images with negative strides, and
+    (MVDepthNet) K in big-endian float32 or in extended precision."""
+    bgr = {name: np.ascontiguousarray(value[..., ::-1]) for name, value in inputs.items() if value.dtype == np.uint8}
+    variants = {"rgb view of bgr": {**inputs, **{name: value[..., ::-1] for name, value in bgr.items()}}}
+    if "K" in inputs:
+        variants["big-endian K"] = {**inputs, "K": inputs["K"].astype(">f4")}
+        variants["longdouble K"] = {**inputs, "K": inputs["K"].astype(np.longdouble)}
+    return variants
+
+
+@pytest.mark.parametrize("backend", ["pytorch", "onnxruntime"])
+def test_views_and_other_byte_orders_give_the_same_depth(model: Model, backend: str) -> None:
+    engine = PyTorchEngine(model.network, model.metadata) if backend == "pytorch" else OnnxRuntimeEngine(model.onnx)
+    inputs = camera_inputs(model.metadata)
+    expected = engine.infer(**inputs).copy()
+    for layout, variant in _unusual_layouts(inputs).items():
+        np.testing.assert_array_equal(engine.infer(**variant), expected, err_msg=layout)
+
+
 def test_pytorch_takes_any_number_of_measurement_frames(mvd: Model) -> None:
     """A checkpoint does not fix N (``measurement_frames == 0``): buffers follow the frames given."""
     engine = PyTorchEngine(mvd.network, mvd.metadata)
@@ -188,6 +210,27 @@ def test_output_buffer_is_reused_and_overwritten_by_the_next_call(model: Model, 
     assert not np.array_equal(first, kept)  # ... so the first result is gone
     again = engine.infer(**camera_inputs(model.metadata, seed=1))
     assert np.array_equal(again, kept)  # and the buffer holds each call's full result
+
+
+@pytest.mark.parametrize("backend", ["pytorch", "onnxruntime"])
+def test_threads_sharing_an_engine_each_get_their_own_result(mono: Model, backend: str) -> None:
+    engine = PyTorchEngine(mono.network, mono.metadata) if backend == "pytorch" else OnnxRuntimeEngine(mono.onnx)
+    inputs = [camera_inputs(mono.metadata, seed=seed) for seed in (1, 2)]
+    expected = [engine.infer(**each).copy() for each in inputs]
+    wrong = [0, 0]
+
+    def run(index: int) -> None:
+        for _ in range(30):
+            with engine.lock:
+                depth = engine.infer(**inputs[index]).copy()
+            wrong[index] += not np.array_equal(depth, expected[index])
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == [0, 0]
 
 
 # Input checks ------------------------------------------------------------------------------------------
@@ -291,7 +334,30 @@ def test_auto_runs_a_monodepth2_checkpoint_on_the_cpu_through_a_cached_onnx_expo
     later = exported_at / 1e9 + 10
     os.utime(checkpoint, (later, later))
     open_engine(checkpoint)
-    assert cached.stat().st_mtime_ns != exported_at  # newer weights: exported again
+    assert cached.stat().st_mtime_ns == exported_at  # the same bytes touched: still reused
+
+
+def test_a_checkpoint_replaced_by_an_older_file_is_exported_again(mono: Model, tmp_path: Path) -> None:
+    """``cp -p``, ``rsync -a`` and ``tar x`` keep the old modification time: the cache must look at the bytes."""
+    checkpoint = save_checkpoint(tmp_path / "weights.pt", mono.network, mono.metadata)
+    inputs = camera_inputs(mono.metadata)
+    before = open_engine(checkpoint, "onnxruntime").infer(**inputs).copy()
+    first_export = cache_path(checkpoint, mono.metadata)
+    replacement = save_checkpoint(tmp_path / "other.pt", mono.network, mono.metadata.replace(scale_factor=3.0))
+    an_hour_ago = first_export.stat().st_mtime - 3600
+    os.utime(replacement, (an_hour_ago, an_hour_ago))
+    os.replace(replacement, checkpoint)
+    after = open_engine(checkpoint, "onnxruntime").infer(**inputs)
+    np.testing.assert_allclose(after, 3.0 * before, rtol=1e-5)
+    assert not first_export.exists() and not first_export.with_suffix(".json").exists()  # the old export is gone
+
+
+def test_an_mvdepthnet_checkpoint_runs_its_own_measurement_frames_on_every_backend(mvd: Model, tmp_path: Path) -> None:
+    checkpoint = save_checkpoint(tmp_path / "one_frame.pt", mvd.network, mvd.metadata.replace(measurement_frames=1))
+    pytorch, onnxruntime = open_engine(checkpoint, "pytorch"), open_engine(checkpoint, "onnxruntime")
+    assert pytorch.metadata.measurement_frames == onnxruntime.metadata.measurement_frames == 1
+    inputs = camera_inputs(mvd.metadata, frames=1)
+    assert relative_difference(onnxruntime.infer(**inputs), pytorch.infer(**inputs)) <= TOLERANCE
 
 
 def test_a_checkpoint_opens_at_another_size_and_an_onnx_file_only_at_its_own(mono: Model) -> None:
@@ -580,6 +646,25 @@ def test_bench_runs_end_to_end(mono: Model) -> None:
 def test_bench_of_the_wrong_model_is_a_clean_error(mono: Model) -> None:
     result = depth_ros("bench", "--model", "mvdepthnet", "--weights", mono.checkpoint, "--iterations", "2")
     assert_clean_error(result, "holds a monodepth2 model, not mvdepthnet")
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "message"),
+    [
+        ("mono", ["--height", "100"], "got width 96 x height 100: try width 96 x height 96"),
+        ("mono", ["--threads", "-1"], "--threads must be at least 1, got -1"),
+        ("mvd", ["--frames", "0"], "--frames must be at least 1, got 0"),
+    ],
+    ids=["height-100", "threads--1", "frames-0"],
+)
+def test_bench_options_out_of_range_are_one_error_line(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str], model: str, options: list[str], message: str
+) -> None:
+    checkpoint = request.getfixturevalue(model).checkpoint
+    architecture = "monodepth2" if model == "mono" else "mvdepthnet"
+    status = main(["bench", "--model", architecture, "--weights", str(checkpoint), "--iterations", "1", *options])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert status == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
 
 
 def test_command_choices_match_the_types() -> None:

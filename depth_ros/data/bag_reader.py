@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ _EXPECTED_TYPES = {
     "tf_static": "tf2_msgs/msg/TFMessage",
     "lidar": "sensor_msgs/msg/PointCloud2",
 }
+_DEPTH_WAIT_IMAGES = 16  # newer images the oldest image waits behind for its depth before going out without it
 _UNREADABLE_HINT = (
     "the file may be truncated or corrupt, or not a ROS 2 bag (a folder with metadata.yaml, or its .mcap/.db3)"
 )
@@ -105,7 +106,8 @@ class BagReader:
         T_base_cam: (4, 4) camera extrinsic in the odometry child frame, or None if unknown.
         extrinsic_source: where ``T_base_cam`` came from (``argument``, ``tf_static``, ``metadata``, ``none``).
         odometry_stamps_ns, T_odom_base: (N,) and (N, 4, 4) odometry, sorted, NaN poses dropped.
-        issues: counts of problems met so far (frames without pose, dropped odometry, ...).
+        issues: counts of problems met so far (frames without pose, dropped odometry, ...), each problem once
+            however often the bag is read.
         available_topics: every topic of the bag -> its message type.
     """
 
@@ -239,61 +241,83 @@ class BagReader:
         """The camera_info with the image's stamp, else the first one."""
         return self._cameras.get(stamp_ns, self.camera)
 
-    def _pose_at(self, stamp_ns: int) -> np.ndarray | None:
+    def _count(self, pass_issues: Counter[str], issue: str) -> None:
+        """Count a problem met while reading the bag: in ``pass_issues`` (this pass's), and in :attr:`issues` as
+        often as the pass that met it most often, so that each problem counts once however often the bag is read."""
+        pass_issues[issue] += 1
+        self.issues[issue] = max(self.issues[issue], pass_issues[issue])
+
+    def _pose_at(self, stamp_ns: int, pass_issues: Counter[str]) -> np.ndarray | None:
         if self.T_base_cam is None or len(self.odometry_stamps_ns) == 0:
-            self.issues["frames without pose (no odometry or extrinsic)"] += 1
+            self._count(pass_issues, "frames without pose (no odometry or extrinsic)")
             return None
         try:
             T_odom_base = interpolate_pose(self.odometry_stamps_ns, self.T_odom_base, stamp_ns, self.max_pose_gap_ns)
         except DepthRosError:
-            self.issues["frames without pose (stamp outside odometry or across a gap)"] += 1
+            self._count(pass_issues, "frames without pose (stamp outside odometry or across a gap)")
             return None
         return T_odom_base @ self.T_base_cam
 
-    def _frame(self, image: Any, depth: Any | None) -> Frame | None:
+    def _frame(self, image: Any, depth: Any | None, pass_issues: Counter[str]) -> Frame | None:
         stamp = stamp_to_ns(image.header.stamp)
         try:
             rgb = image_to_rgb(image)
             depth_m = None if depth is None else image_to_depth(depth)
         except DepthRosError as error:
-            self.issues[f"frames skipped: {error}"] += 1
+            self._count(pass_issues, f"frames skipped: {error}")
             return None
         camera = self._camera_at(stamp)
         if rgb.shape[:2] != (camera.height, camera.width):
             image_size, info_size = f"{rgb.shape[1]}x{rgb.shape[0]}", f"{camera.width}x{camera.height}"
-            self.issues[f"frames skipped: image {image_size} differs from camera_info {info_size}"] += 1
+            self._count(pass_issues, f"frames skipped: image {image_size} differs from camera_info {info_size}")
             return None
-        return Frame(stamp, rgb, camera, depth_m, self._pose_at(stamp), None, image.header.frame_id)
+        return Frame(stamp, rgb, camera, depth_m, self._pose_at(stamp, pass_issues), None, image.header.frame_id)
 
     def __len__(self) -> int:
         return self._image_count
 
     def __iter__(self) -> Iterator[Frame]:
-        """Frames in bag order; each image is paired with the depth image of the same stamp, if any."""
-        has_depth = "depth" in self._topics
-        images: dict[int, Any] = {}
-        depths: dict[int, Any] = {}
+        """Frames in stamp order; each image is paired with the depth image of the same stamp, if any.
+
+        The oldest pending image waits for its depth until :data:`_DEPTH_WAIT_IMAGES` newer images wait
+        behind it (or the bag ends), then goes out without it; newer images wait behind it, so the order holds.
+        """
+        images: dict[int, Any] = {}  # stamp -> image not yet sent out
+        depths: dict[int, Any] = {}  # stamp -> depth image not yet paired
+        pass_issues: Counter[str] = Counter()
         with self._open() as reader:
             for role, msg in self._messages(reader, "image", "depth"):
-                stamp = stamp_to_ns(msg.header.stamp)
-                (images if role == "image" else depths)[stamp] = msg
-                if stamp in images and (stamp in depths or not has_depth):
-                    yield from self._frames([(images.pop(stamp), depths.pop(stamp, None))])
-                # An image whose depth has not come after 16 newer messages goes out without it.
-                while len(images) > 16:
-                    yield from self._frames([(images.pop(min(images)), None)])
-                while len(depths) > 16:
-                    del depths[min(depths)]
-                    self.issues["depth images without an image of the same stamp"] += 1
-        yield from self._frames([(images[stamp], None) for stamp in sorted(images)])
-        if depths:
-            self.issues["depth images without an image of the same stamp"] += len(depths)
+                (images if role == "image" else depths)[stamp_to_ns(msg.header.stamp)] = msg
+                yield from self._frames(self._ready_pairs(images, depths, bag_ended=False), pass_issues)
+                self._drop_unmatched_depths(images, depths, _DEPTH_WAIT_IMAGES, pass_issues)
+        yield from self._frames(self._ready_pairs(images, depths, bag_ended=True), pass_issues)
+        self._drop_unmatched_depths(images, depths, 0, pass_issues)
 
-    def _frames(self, pairs: list[tuple[Any, Any]]) -> Iterator[Frame]:
+    def _ready_pairs(
+        self, images: dict[int, Any], depths: dict[int, Any], bag_ended: bool
+    ) -> Iterator[tuple[Any, Any | None]]:
+        """Pop (image, depth or None) oldest first while the oldest image need not wait for its depth."""
+        while images:
+            oldest = min(images)
+            no_depth_coming = bag_ended or "depth" not in self._topics or len(images) > _DEPTH_WAIT_IMAGES
+            if oldest not in depths and not no_depth_coming:
+                return
+            yield images.pop(oldest), depths.pop(oldest, None)
+
+    def _drop_unmatched_depths(
+        self, images: dict[int, Any], depths: dict[int, Any], keep: int, pass_issues: Counter[str]
+    ) -> None:
+        """Forget all but the ``keep`` newest depth images that have no pending image, counting them."""
+        unmatched = sorted(stamp for stamp in depths if stamp not in images)
+        for stamp in unmatched[: max(len(unmatched) - keep, 0)]:
+            del depths[stamp]
+            self._count(pass_issues, "depth images without an image of the same stamp")
+
+    def _frames(self, pairs: Iterable[tuple[Any, Any]], pass_issues: Counter[str]) -> Iterator[Frame]:
         for image, depth in pairs:
             if depth is None and "depth" in self._topics:
-                self.issues["frames without ground-truth depth"] += 1
-            frame = self._frame(image, depth)
+                self._count(pass_issues, "frames without ground-truth depth")
+            frame = self._frame(image, depth, pass_issues)
             if frame is not None:
                 yield frame
 

@@ -120,18 +120,24 @@ def _export_metadata(
     """``metadata`` with the export size and measurement frame count, after checking them."""
     height = metadata.height if height is None else height
     width = metadata.width if width is None else width
-    try:
-        check_input_size(metadata.architecture, height, width)
-    except ValueError as error:
-        smallest = SMALLEST_INPUT[metadata.architecture]
-        raise OnnxError(
-            f"{error}: try width {_multiple_of_32(width, smallest)} x height {_multiple_of_32(height, smallest)}"
-        ) from error
+    check_export_size(metadata.architecture, height, width)
     if metadata.architecture != "mvdepthnet":
         return metadata.replace(height=height, width=width, measurement_frames=0)
     if measurement_frames < 1:
         raise OnnxError(f"an MVDepthNet graph needs at least 1 measurement frame, got {measurement_frames}")
     return metadata.replace(height=height, width=width, measurement_frames=measurement_frames)
+
+
+def check_export_size(architecture: str, height: int, width: int) -> None:
+    """Raise :class:`OnnxError` naming the nearest valid size when ``height x width`` pixels cannot be a
+    network input of ``architecture`` (multiples of 32, at least :data:`SMALLEST_INPUT`)."""
+    try:
+        check_input_size(architecture, height, width)
+    except ValueError as error:
+        smallest = SMALLEST_INPUT[architecture]
+        raise OnnxError(
+            f"{error}: try width {_multiple_of_32(width, smallest)} x height {_multiple_of_32(height, smallest)}"
+        ) from error
 
 
 def _multiple_of_32(size: int, smallest: int) -> int:
@@ -213,13 +219,22 @@ def _check(model: onnx.ModelProto, metadata: ModelMetadata, source: str) -> Tens
 
 
 def _load(path: Path) -> onnx.ModelProto:
+    """The ONNX model in ``path``; a missing, empty, unparsable or graph-less file raises :class:`OnnxError`."""
     path = Path(path)
     if not path.is_file():
         raise OnnxError(f"ONNX file not found: {path}")
+    if path.suffix.lower() == ".json":
+        raise OnnxError(f"{path} is the metadata beside an ONNX file, not the model: pass {path.with_suffix('.onnx')}")
+    if path.stat().st_size == 0:
+        raise OnnxError(f"{path} is empty (0 bytes): the export or copy was cut short; export it again")
     try:
-        return onnx.load(path)
+        model = onnx.load(path)
     except Exception as error:  # protobuf DecodeError, missing external data, ...
-        raise OnnxError(f"cannot read {path} as ONNX: {error}. The file may be truncated or not ONNX") from error
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise OnnxError(f"cannot read {path} as ONNX: {reason}. The file may be truncated or not ONNX") from error
+    if not model.graph.node:
+        raise OnnxError(f"{path} holds no ONNX graph: the file may be truncated or not ONNX; export it again")
+    return model
 
 
 def _embedded_metadata(model: onnx.ModelProto, path: Path) -> ModelMetadata:
@@ -229,9 +244,25 @@ def _embedded_metadata(model: onnx.ModelProto, path: Path) -> ModelMetadata:
             f"{path} has no depth_ros metadata (metadata_props key {METADATA_KEY!r}): export it with depth-ros export"
         )
     try:
-        return ModelMetadata.from_json(text)
+        metadata = ModelMetadata.from_json(text)
     except (TypeError, ValueError) as error:
         raise OnnxError(f"{path} has unreadable depth_ros metadata: {error}") from error
+    wrong = _mistyped_fields(metadata)
+    if wrong:
+        raise OnnxError(f"{path} has depth_ros metadata of the wrong types ({', '.join(wrong)}): export it again")
+    return metadata
+
+
+def _mistyped_fields(metadata: ModelMetadata) -> list[str]:
+    """``name=value`` of each field whose value is not of its default's type (a number for a float field)."""
+    defaults = ModelMetadata(architecture="monodepth2")
+    wrong = []
+    for name in ModelMetadata.__dataclass_fields__:
+        value, default = getattr(metadata, name), getattr(defaults, name)
+        allowed = (int, float) if isinstance(default, float) else type(default)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            wrong.append(f"{name}={value!r}")
+    return wrong
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -61,23 +61,29 @@ def _bench(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from depth_ros.export.onnx_export import DEFAULT_MEASUREMENT_FRAMES, export_onnx, read_onnx_metadata
+    from depth_ros.export.onnx_export import (
+        DEFAULT_MEASUREMENT_FRAMES,
+        check_export_size,
+        export_onnx,
+        read_onnx_metadata,
+    )
     from depth_ros.models.checkpoints import load_any
     from depth_ros.runtime.benchmark import Row, format_table, measure_engines, relative_difference
     from depth_ros.runtime.engine import example_inputs, open_engine
     from depth_ros.runtime.pytorch_backend import PyTorchEngine
 
-    if args.iterations < 1:
-        raise DepthRosError(f"--iterations must be at least 1, got {args.iterations}")
-    if args.threads:
+    _check_counts(args)
+    if args.threads is not None:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     network, metadata = load_any(args.weights)
     if metadata.architecture != args.model:
         raise DepthRosError(f"{args.weights} holds a {metadata.architecture} model, not {args.model}")
-    if args.height or args.width:
-        metadata = metadata.replace(height=args.height or metadata.height, width=args.width or metadata.width)
-    frames = args.frames or DEFAULT_MEASUREMENT_FRAMES
+    height = metadata.height if args.height is None else args.height
+    width = metadata.width if args.width is None else args.width
+    check_export_size(metadata.architecture, height, width)
+    metadata = metadata.replace(height=height, width=width)
+    frames = DEFAULT_MEASUREMENT_FRAMES if args.frames is None else args.frames
     if args.onnx is not None:
         frames = _check_same_model(read_onnx_metadata(args.onnx), metadata, args.onnx, args.frames)
     if metadata.architecture == "mvdepthnet":
@@ -109,6 +115,13 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"{metadata.architecture} {size}; {args.iterations} timed calls after 3 warm-up; {threads} CPU threads")
     print(format_table(rows, baseline))
     return 0
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    """Refuse an ``--iterations``, ``--threads`` or ``--frames`` below 1 (the last two may be left out)."""
+    for option, value in (("iterations", args.iterations), ("threads", args.threads), ("frames", args.frames)):
+        if value is not None and value < 1:
+            raise DepthRosError(f"--{option} must be at least 1, got {value}")
 
 
 def _tensorrt_engine(onnx: Path, folder: Path, precision: str) -> DepthEngine:

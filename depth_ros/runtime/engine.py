@@ -12,7 +12,8 @@ postprocessing included), whatever runs it. Inputs are numpy arrays at the netwo
 
 The output is (H, W) float32 depth in metres, written into one buffer allocated when the engine is
 made: :meth:`DepthEngine.infer` returns the same array every call, so **the next call overwrites it**;
-copy it (``depth.copy()``) to keep it.
+copy it (``depth.copy()``) to keep it. An engine runs one call at a time; threads sharing one hold
+:attr:`DepthEngine.lock` until they have copied the result.
 
 :func:`open_engine` picks the backend from the file: a checkpoint (our ``.pt``, a Monodepth2 folder,
 MVDepthNet's ``.pth.tar``), an ``.onnx`` file, or a TensorRT ``.engine``.
@@ -21,6 +22,7 @@ MVDepthNet's ``.pth.tar``), an ``.onnx`` file, or a TensorRT ``.engine``.
 from __future__ import annotations
 
 import logging
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +94,16 @@ def network_view(spec: InputSpec, array: np.ndarray) -> np.ndarray:
     return array.transpose(spec.network_axes)[None]
 
 
+def native_network_view(spec: InputSpec, array: np.ndarray) -> np.ndarray:
+    """:func:`network_view` of a checked input in the graph's dtype (uint8 images, float32 values), native byte
+    order and non-negative strides, what ``torch.from_numpy`` takes (it refuses a ``[..., ::-1]`` view, ``>f4`` or
+    ``np.longdouble``); only inputs that are not so already are copied."""
+    dtype = np.dtype(np.uint8 if spec.image else np.float32)
+    if array.dtype != dtype or min(array.strides, default=0) < 0:
+        array = np.ascontiguousarray(array, dtype=dtype)
+    return network_view(spec, array)
+
+
 def example_inputs(metadata: ModelMetadata, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
     """Inputs that :meth:`DepthEngine.infer` accepts: random images from ``rng`` (zeros without), a camera with
     focal length W and the principal point at the centre, and measurement cameras 0.1 m to the right of the
@@ -119,6 +131,9 @@ class DepthEngine(ABC):
         backend: ``pytorch``, ``onnxruntime`` or ``tensorrt``.
         device: ``cpu`` or ``cuda``.
         precision: ``fp32`` or ``fp16``.
+        lock: held by :meth:`infer` for the whole call: one engine serves one call at a time (its input and
+            output buffers are shared). Threads sharing an engine hold it until they have copied the result:
+            ``with engine.lock: depth = engine.infer(...).copy()`` (a reentrant lock).
     """
 
     backend: str = ""
@@ -129,6 +144,7 @@ class DepthEngine(ABC):
         self.precision = precision
         self.specs = input_specs(metadata)
         self._depth = np.zeros((metadata.height, metadata.width), np.float32)
+        self.lock = threading.RLock()
 
     def describe(self) -> str:
         """One line for logs: backend, device, precision, model and size."""
@@ -138,10 +154,12 @@ class DepthEngine(ABC):
     def infer(self, *args: np.ndarray, **kwargs: np.ndarray) -> np.ndarray:
         """Depth in metres, (H, W) float32, from inputs given in the order of :attr:`specs` or by name.
 
-        The returned array is the engine's output buffer: the next call overwrites it.
+        The returned array is the engine's output buffer: the next call overwrites it. Calls from several
+        threads run one after another (see :attr:`lock`).
         """
-        self._run(self.check_inputs(args, kwargs))
-        return self._depth
+        with self.lock:
+            self._run(self.check_inputs(args, kwargs))
+            return self._depth
 
     def warmup(self, iterations: int = 3) -> None:
         """Run ``iterations`` inferences on :func:`example_inputs` (first-run allocations, autotuning, graphs)."""

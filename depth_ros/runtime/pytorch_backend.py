@@ -16,7 +16,7 @@ from torch import nn
 
 from depth_ros.models.inference import inference_graph
 from depth_ros.models.metadata import ModelMetadata
-from depth_ros.runtime.engine import BackendError, DepthEngine, Device, Precision, network_view
+from depth_ros.runtime.engine import BackendError, DepthEngine, Device, Precision, native_network_view
 
 CAPTURE_WARMUP = 3  # eager runs on a side stream before a CUDA graph is captured (as PyTorch's docs do)
 
@@ -64,7 +64,7 @@ class PyTorchEngine(DepthEngine):
 
     @torch.inference_mode()
     def _run(self, inputs: dict[str, np.ndarray]) -> None:
-        sources = [torch.from_numpy(network_view(spec, inputs[spec.name])) for spec in self.specs]
+        sources = [torch.from_numpy(native_network_view(spec, inputs[spec.name])) for spec in self.specs]
         shapes = tuple(tuple(source.shape) for source in sources)
         buffers = self._buffers.get(shapes)
         if buffers is None:

@@ -21,7 +21,7 @@ import numpy as np
 import tensorrt as trt
 import torch
 
-from depth_ros.runtime.engine import BackendError, DepthEngine, Precision, network_view
+from depth_ros.runtime.engine import BackendError, DepthEngine, Precision, native_network_view
 from depth_ros.runtime.tensorrt_build import rebuild_engine
 from depth_ros.runtime.tensorrt_platform import (
     EngineInfo,
@@ -97,7 +97,7 @@ class TensorRTEngine(DepthEngine):
     def _run(self, inputs: dict[str, np.ndarray]) -> None:
         with torch.cuda.stream(self._stream):
             for spec in self.specs:
-                self._tensors[spec.name].copy_(torch.from_numpy(network_view(spec, inputs[spec.name])))
+                self._tensors[spec.name].copy_(torch.from_numpy(native_network_view(spec, inputs[spec.name])))
             if not self._context.execute_async_v3(self._stream.cuda_stream):
                 raise BackendError("TensorRT execute_async_v3 failed (see its log above)")
             self._output.copy_(self._tensors["depth"][0, 0])
