@@ -326,6 +326,53 @@ def test_overrides_that_rcl_dropped_are_found() -> None:
     )
 
 
+def test_parameters_the_node_does_not_have_are_named_with_the_nearest_one(tmp_path: Path) -> None:
+    """rcl drops values for undeclared parameters without a word: -p rules and params-file keys for this node
+    (by name, ``/**`` or a pattern) are reported; other nodes' sections and rules are not."""
+    pytest.importorskip("rclpy", reason=RCLPY_SKIP)
+    from depth_ros.ros.parameters import parameters_not_declared
+
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "/**:\n  ros__parameters:\n    points_decimation: 2\n    keyframes: {min_baselin: 0.2}\n"
+        "/robot/mono_*:\n  ros__parameters:\n    scale_mod: fixed\n"
+        "multiview_depth_node:\n  ros__parameters:\n    colour: 1\n"
+    )
+    declared = {"points_decimation", "keyframes.min_baseline", "scale_mode"}
+    args = ["--ros-args", "-p", "point_decimation:=2", "-p", "other:typo:=1", "--params-file", str(params)]
+    assert parameters_not_declared(args, "mono_depth_node", declared) == [
+        "-p point_decimation:=2 sets point_decimation, which mono_depth_node does not have (ignored): did you mean "
+        "points_decimation?",
+        f"{params} (/**) sets keyframes.min_baselin, which mono_depth_node does not have (ignored): did you mean "
+        "keyframes.min_baseline?",
+        f"{params} (/robot/mono_*) sets scale_mod, which mono_depth_node does not have (ignored): did you mean "
+        "scale_mode?",
+    ]
+
+
+def test_values_beyond_a_parameters_maximum_are_refused() -> None:
+    """Absurd values that broke the node (a timer period past int64 ns, 100000 threads, an endless pose wait)."""
+    pytest.importorskip("rclpy", reason=RCLPY_SKIP)
+    from depth_ros.ros.depth_node import COMMON_PARAMETERS
+    from depth_ros.ros.mono_node import MONO_PARAMETERS
+    from depth_ros.ros.parameters import ParameterValueError
+
+    specs = {spec.name: spec for spec in (*COMMON_PARAMETERS, *MONO_PARAMETERS)}
+    for name, value, allowed in [
+        ("diagnostics_period", 1e12, "0.05 to 3600.0"),
+        ("threads", 100000, "0 to 256"),
+        ("max_pose_gap", 1e300, "0.001 to 10.0"),
+        ("pose_wait", 1e6, "0.0 to 5.0"),
+        ("scale_factor", 1e40, "1e-06 to 1000000.0"),
+        ("colored_max_depth", 1e308, "0.1 to 10000.0"),
+    ]:
+        with pytest.raises(
+            ParameterValueError, match=re.escape(f"{name} = {value!r} is not allowed: expected {allowed}")
+        ):
+            specs[name].check(value)
+        assert specs[name].check(specs[name].default) == specs[name].default
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_launch_overrides_are_parameters_of_the_node(kind: str) -> None:
     names = {spec.name for spec in declared_specs(kind)}

@@ -483,6 +483,24 @@ def test_integers_are_taken_for_double_parameters(graph) -> None:
     graph.remove(node)
 
 
+def test_input_remaps_apply_once(graph) -> None:
+    """``-r image:=/cam_a/image -r /cam_a/image:=/cam_b/image``: rcl maps ``image`` by the first rule only, as
+    for any rclpy or rclcpp node (the node once resolved the name and then had it remapped again)."""
+    args = ["--ros-args", "-r", "image:=/cam_a/image", "-r", "/cam_a/image:=/cam_b/image"]
+    args += ["-r", "camera_info:=/cam_a/info", "-r", "/cam_a/info:=/cam_b/info"]
+    node = graph.add(
+        MonoDepthNode(
+            context=graph.context,
+            namespace="remap",
+            cli_args=args,
+            parameter_overrides=parameters(input_qos="reliable"),
+        )
+    )
+    subscribed = {name for name, _ in node.get_subscriber_names_and_types_by_node(node.get_name(), "/remap")}
+    graph.remove(node)
+    assert {"/cam_a/image", "/cam_a/info"} <= subscribed and not {"/cam_b/image", "/cam_b/info"} & subscribed
+
+
 def test_multiview_node_with_compressed_images_pose_stamped_and_coloured_decimated_points(graph, corridor) -> None:
     from geometry_msgs.msg import PoseStamped
     from sensor_msgs.msg import CompressedImage

@@ -75,7 +75,7 @@ COMMON_PARAMETERS = (
     ),
     ParameterSpec("device", "auto", "cpu, cuda, or auto (cuda when available)", choices=("auto", "cpu", "cuda")),
     ParameterSpec("precision", "fp32", "fp32 or fp16 (CUDA only; a TensorRT engine has its own)", ("fp32", "fp16")),
-    ParameterSpec("threads", 0, "CPU inference threads; 0: the backend's default", minimum=0),
+    ParameterSpec("threads", 0, "CPU inference threads; 0: the backend's default", minimum=0, maximum=256),
     ParameterSpec(
         "image_transport",
         "raw",
@@ -94,15 +94,21 @@ COMMON_PARAMETERS = (
     ),
     ParameterSpec("publish_points", True, "publish depth/points (computed only while someone subscribes)"),
     ParameterSpec("points_rgb", False, "add the image's colour to depth/points (packed rgb, point_step 32)"),
-    ParameterSpec("points_decimation", 1, "keep every n-th row and column in depth/points", minimum=1),
-    ParameterSpec("colored_max_depth", 20.0, "metres at the far (blue) end of depth/colored's colour map", minimum=0.1),
+    ParameterSpec("points_decimation", 1, "keep every n-th row and column in depth/points", minimum=1, maximum=64),
+    ParameterSpec(
+        "colored_max_depth",
+        20.0,
+        "metres at the far (blue) end of depth/colored's colour map",
+        minimum=0.1,
+        maximum=1e4,
+    ),
     ParameterSpec(
         "max_input_pixels",
         4096 * 4096,
         "larger images are refused (a misconfigured camera must not exhaust memory)",
         minimum=1,
     ),
-    ParameterSpec("diagnostics_period", 1.0, "seconds between /diagnostics reports", minimum=0.05),
+    ParameterSpec("diagnostics_period", 1.0, "seconds between /diagnostics reports", minimum=0.05, maximum=3600.0),
     ParameterSpec(
         "autostart",
         True,
@@ -167,7 +173,8 @@ class DepthNode(LifecycleNode):
             self._autostarting = False
             if configured != TransitionCallbackReturn.SUCCESS:
                 raise self.configure_error or DepthRosError(f"{self.get_name()} could not be configured")
-            self.trigger_activate()
+            if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+                raise DepthRosError(f"{self.get_name()} could not be activated (the log above says why)")
 
     # -------------------------------------------------------------------------------------------- lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -193,12 +200,8 @@ class DepthNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self._worker is not None:  # the last deactivate left a frame in inference: it must end first
-            self._worker.join(timeout=10.0)
-            if self._worker.is_alive():
-                self.get_logger().error("activate failed: a frame from before the last deactivate is still running")
-                return TransitionCallbackReturn.FAILURE
-            self._worker = None
+        if not self._last_frame_finished("activate"):
+            return TransitionCallbackReturn.FAILURE
         input_qos = str(self.params["input_qos"])
         message = CompressedImage if self.params["image_transport"] == "compressed" else Image
         self._image_input = InputSubscription(self, message, self._image_topic(), self._on_image, input_qos)
@@ -220,6 +223,8 @@ class DepthNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if not self._last_frame_finished("cleanup"):  # it would publish on destroyed publishers
+            return TransitionCallbackReturn.FAILURE
         self._unconfigure()
         return TransitionCallbackReturn.SUCCESS
 
@@ -227,6 +232,17 @@ class DepthNode(LifecycleNode):
         self._stop()
         self._unconfigure()  # from any state: the odometry input and the engine go too
         return TransitionCallbackReturn.SUCCESS
+
+    def _last_frame_finished(self, transition: str) -> bool:
+        """Wait up to 10 s for a frame the last deactivate left in inference; False (logged) if it still runs."""
+        if self._worker is not None:
+            self._worker.join(timeout=10.0)
+            if self._worker.is_alive():
+                still = "a frame from before the last deactivate is still running"
+                self.get_logger().error(f"{transition} failed: {still}")
+                return False
+            self._worker = None
+        return True
 
     def _unconfigure(self) -> None:
         """Undo configure: destroy what it created and release the engine."""
@@ -328,10 +344,11 @@ class DepthNode(LifecycleNode):
 
     # -------------------------------------------------------------------------------------------- image input
     def _image_topic(self) -> str:
-        """The image subscription's topic, fully resolved (remaps applied)."""
-        topic = self.resolve_topic_name("image")
-        # image_transport's naming: "<image topic, after remapping>/compressed"
-        return topic + "/compressed" if self.params["image_transport"] == "compressed" else topic
+        """The name the image subscription takes: ``image`` (resolved and remapped when subscribing), or with
+        ``image_transport: compressed`` image_transport's ``<image topic, after remapping>/compressed``."""
+        if self.params["image_transport"] == "compressed":
+            return self.resolve_topic_name("image") + "/compressed"
+        return "image"
 
     def _follow_publishers(self) -> None:
         """Subscribe again where the camera's publishers changed the reliability it follows (input_qos auto);

@@ -26,6 +26,7 @@ class InputSubscription:
         depth: messages kept (history depth).
 
     Attributes:
+        topic: the resolved topic name (namespace and remaps applied).
         subscription: the current subscription, None until ``auto`` has seen a publisher.
         reliability: its profile's name (``reliable``, ``sensor_data``), "" while there is none.
     """
@@ -41,7 +42,8 @@ class InputSubscription:
     ):
         self._node, self._message_type, self._callback = node, message_type, callback
         self._setting, self._depth = input_qos, depth
-        self.topic = node.resolve_topic_name(topic)
+        self._name = topic  # as given: create_subscription resolves it (remaps once; the resolved name again
+        self.topic = node.resolve_topic_name(topic)  # would meet a second rule, -r /a:=/b after -r image:=/a)
         self.subscription: Any = None
         self.reliability = ""
         self.follow()
@@ -57,7 +59,7 @@ class InputSubscription:
             return
         previous = self.subscription
         self.subscription = self._node.create_subscription(
-            self._message_type, self.topic, self._callback, qos_profile(wanted, self._depth)
+            self._message_type, self._name, self._callback, qos_profile(wanted, self._depth)
         )
         self.reliability = wanted
         in_words = reliability_in_words(wanted)

@@ -31,9 +31,17 @@ MONO_PARAMETERS = (
         "odometry: from the robot's odometry (needs odom); ground: from camera_height above the ground",
         choices=("relative", "fixed", "stereo", "odometry", "ground"),
     ),
-    ParameterSpec("scale_factor", 1.0, "fixed: metres per unit of the model's depth", minimum=1e-06),
-    ParameterSpec("camera_height", 1.3, "ground: the camera's height above the ground plane, metres", minimum=0.01),
-    ParameterSpec("scale_window", 20, "odometry, ground: the scale is the median of the last n estimates", minimum=1),
+    ParameterSpec("scale_factor", 1.0, "fixed: metres per unit of the model's depth", minimum=1e-06, maximum=1e6),
+    ParameterSpec(
+        "camera_height", 1.3, "ground: the camera's height above the ground plane, metres", minimum=0.01, maximum=1000.0
+    ),
+    ParameterSpec(
+        "scale_window",
+        20,
+        "odometry, ground: the scale is the median of the last n estimates",
+        minimum=1,
+        maximum=10000,
+    ),
     ParameterSpec(
         "scale_min_translation", 0.05, "odometry: frames closer than this (metres) give no estimate", minimum=0.0
     ),

@@ -28,7 +28,7 @@ MULTIVIEW_PARAMETERS = (
     ParameterSpec("keyframes.max_baseline", 1.0, "metres: farther keyframes overlap too little", minimum=0.0),
     ParameterSpec("keyframes.max_rotation", 10.0, "degrees of rotation to a usable keyframe, at most", minimum=0.0),
     ParameterSpec("keyframes.min_overlap", 0.6, "fraction of the image a keyframe must also see", minimum=0.0),
-    ParameterSpec("keyframes.buffer_size", 10, "keyframes kept", minimum=1),
+    ParameterSpec("keyframes.buffer_size", 10, "keyframes kept", minimum=1, maximum=1000),
     *ODOMETRY_PARAMETERS,
 )
 

@@ -37,9 +37,19 @@ SAMPLE_ROTATION_XYZW = [-0.5213338, 0.5213338, -0.47771442, 0.47771442]
 ODOMETRY_PARAMETERS = (
     ParameterSpec("odom_type", "odometry", "message type on 'odom'", choices=("odometry", "pose_stamped")),
     ParameterSpec(
-        "max_pose_gap", 0.2, "seconds: poses are not interpolated across a longer odometry gap", minimum=0.001
+        "max_pose_gap",
+        0.2,
+        "seconds: poses are not interpolated across a longer odometry gap",
+        minimum=0.001,
+        maximum=10.0,
     ),
-    ParameterSpec("pose_wait", 0.1, "seconds an image waits for the odometry that covers its stamp", minimum=0.0),
+    ParameterSpec(
+        "pose_wait",
+        0.1,
+        "seconds an image waits for the odometry that covers its stamp (less than the 10 s a deactivate waits)",
+        minimum=0.0,
+        maximum=5.0,
+    ),
     ParameterSpec(
         "camera_extrinsic.translation", SAMPLE_TRANSLATION, "camera optical frame origin in base_link, metres", length=3
     ),

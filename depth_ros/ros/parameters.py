@@ -7,12 +7,16 @@ parameter, the value and what is allowed.
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
@@ -35,6 +39,8 @@ class ParameterSpec:
         description: what it does, with units.
         choices: the allowed strings, for string parameters with a fixed set of values.
         minimum: the smallest allowed number, for numeric parameters.
+        maximum: the largest allowed number, for numeric parameters (beyond it a value is a mistake, and some
+            break rclpy or the arithmetic: a timer period over int64 nanoseconds, a thread count in the millions).
         length: the required length, for array parameters.
     """
 
@@ -43,14 +49,19 @@ class ParameterSpec:
     description: str
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
     length: int | None = None
 
     def constraints(self) -> str:
         """The allowed values in words (shown by ``ros2 param describe``)."""
         if self.choices:
             return "one of " + ", ".join(self.choices)
+        if self.minimum is not None and self.maximum is not None:
+            return f"{self.minimum} to {self.maximum}"
         if self.minimum is not None:
             return f">= {self.minimum}"
+        if self.maximum is not None:
+            return f"<= {self.maximum}"
         if self.length is not None:
             return f"{self.length} numbers"
         return ""
@@ -64,6 +75,7 @@ class ParameterSpec:
             shown = _shown(value)
             raise ParameterValueError(f"parameter {self.name} = {shown} is not allowed: expected finite numbers")
         ok = (not self.choices or value in self.choices) and (self.minimum is None or value >= self.minimum)
+        ok = ok and (self.maximum is None or value <= self.maximum)
         ok = ok and (self.length is None or len(value) == self.length)
         if not ok:
             raise ParameterValueError(
@@ -182,3 +194,54 @@ def _written_as(text: str, value: Any) -> bool:
         return text in (value, f"'{value}'", f'"{value}"')
     items = [item for item in text.strip("[]").split(",") if item.strip()]
     return len(items) == len(value) and all(_written_as(item, v) for item, v in zip(items, value, strict=True))
+
+
+def parameters_not_declared(args: Sequence[str], node_name: str, declared: set[str]) -> list[str]:
+    """A sentence for each parameter that ``args`` set for this node and the node does not have: a ``-p
+    name:=value`` rule or a key of a ``--params-file`` section that applies to it (its name, ``/**``, a pattern).
+    rcl drops such values without a word, so a misspelt ``point_decimation`` would otherwise leave the default.
+
+    Args:
+        args: the process's ROS arguments.
+        node_name: the node's name.
+        declared: every parameter name the node has.
+    """
+    sentences = []
+    for where, name in _parameters_set(args, node_name):
+        if name in declared:
+            continue
+        close = difflib.get_close_matches(name, sorted(declared), n=1)
+        hint = f": did you mean {close[0]}?" if close else ""
+        sentences.append(f"{where} sets {name}, which {node_name} does not have (ignored){hint}")
+    return sentences
+
+
+def _parameters_set(args: Sequence[str], node_name: str) -> Iterator[tuple[str, str]]:
+    """``(where, name)`` of each parameter that ``-p`` rules and ``--params-file`` files in ``args`` set for the
+    node called ``node_name``."""
+    for flag, value in itertools.pairwise(args):
+        if flag in ("-p", "--param") and ":=" in value:
+            node, _, name = value.split(":=", 1)[0].rpartition(":")
+            if not node or node == node_name:
+                yield f"-p {value}", name
+        elif flag == "--params-file":
+            try:
+                sections = yaml.safe_load(Path(value).read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError):  # rcl has refused it already, with its own message
+                continue
+            for pattern, section in sections.items() if isinstance(sections, dict) else ():
+                node_part = str(pattern).rsplit("/", 1)[-1]
+                applies = str(pattern).strip("/") == "**" or fnmatch.fnmatchcase(node_name, node_part)
+                parameters = section.get("ros__parameters") if isinstance(section, dict) else None
+                if applies and isinstance(parameters, dict):
+                    yield from ((f"{value} ({pattern})", name) for name in _flattened(parameters))
+
+
+def _flattened(parameters: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Dotted names of a params file's nested mapping (``keyframes: {min_baseline: ...}`` ->
+    ``keyframes.min_baseline``)."""
+    for key, value in parameters.items():
+        if isinstance(value, dict):
+            yield from _flattened(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"

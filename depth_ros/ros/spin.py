@@ -63,7 +63,7 @@ def run_node(make_node: Callable[[], DepthNode], args: Sequence[str] | None = No
     import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
-    from depth_ros.ros.parameters import overrides_not_taken
+    from depth_ros.ros.parameters import overrides_not_taken, parameters_not_declared
 
     # Images here are small: OpenCV's thread pool costs more in wake-ups (and fights the inference threads for
     # the cores) than it gains; one thread measured 2x faster per frame in benchmarks/node_overhead.py.
@@ -77,7 +77,11 @@ def run_node(make_node: Callable[[], DepthNode], args: Sequence[str] | None = No
     node = None
     try:
         node = make_node()
-        for sentence in overrides_not_taken(arguments, node.get_name(), node.params):
+        declared = set(node.get_parameters_by_prefix(""))
+        for sentence in [
+            *overrides_not_taken(arguments, node.get_name(), node.params),
+            *parameters_not_declared(arguments, node.get_name(), declared),
+        ]:
             node.get_logger().warning(sentence)
         executor = SingleThreadedExecutor()
         executor.add_node(node)

@@ -136,8 +136,15 @@ class NodeStatistics:
             )
 
 
+RATE_SPAN_S = 2.0  # rates are measured over the last 2 s of events (at least 3 events), so a pause fades out
+
+
 def _rate(times: deque[float]) -> float:
-    """Events per second over the window of event times (0 with fewer than two, or none in the last 2 s)."""
+    """Events per second over the newest events spanning :data:`RATE_SPAN_S` (at least the newest three, for
+    slow streams); 0 with fewer than two, or none in the last 2 s."""
     if len(times) < 2 or time.monotonic() - times[-1] > 2.0:
         return 0.0
-    return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+    recent = [t for t in times if times[-1] - t <= RATE_SPAN_S]
+    if len(recent) < 3:
+        recent = list(times)[-3:]
+    return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
