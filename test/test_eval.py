@@ -49,6 +49,7 @@ from depth_ros.eval.evaluation import (
 )
 from depth_ros.eval.ground_truth import ground_truths, open_ground_truth
 from depth_ros.eval.lidar import lidar_depth_image, point_cloud_xyz
+from depth_ros.eval.metrics import garg_crop
 from depth_ros.eval.replay import ReplayModel, replay
 from depth_ros.geometry import PinholeCamera, axis_angle_to_matrix, backproject, invert_transform, make_transform
 from depth_ros.pipeline.frame import DepthResult
@@ -92,6 +93,23 @@ def _assert_metrics(actual: dict[str, float], expected: dict[str, float]) -> Non
 def _assert_zero_error(metrics: dict[str, float]) -> None:
     zero = {"abs_rel": 0.0, "sq_rel": 0.0, "rmse": 0.0, "rmse_log": 0.0, "l1_inv": 0.0, "sc_inv": 0.0}
     _assert_metrics(metrics, {**zero, "a1": 1.0, "a2": 1.0, "a3": 1.0})
+
+
+def test_garg_crop_evaluates_only_the_pixels_inside_it() -> None:
+    """KITTI's Eigen protocol: outside Garg's crop (the sky rows, the image borders) errors do not count."""
+    camera = PinholeCamera.from_fov(124, 38, 80.0)  # KITTI's 1242x375 shape, scaled down
+    gt = np.full((38, 124), 10.0, np.float32)
+    predicted = np.full_like(gt, 10.0)
+    rows, cols = garg_crop(*gt.shape)
+    outside = np.ones(gt.shape, bool)
+    outside[rows, cols] = False
+    predicted[outside] = 40.0
+    cropped = EvalSettings(1e-3, 80.0, garg_crop=True)
+    record = evaluate_frame(Prediction(predicted, camera), GroundTruth(1, gt, camera), cropped).record
+    _assert_zero_error(record.raw)
+    assert record.pixels == (rows.stop - rows.start) * (cols.stop - cols.start)
+    whole = evaluate_frame(Prediction(predicted, camera), GroundTruth(1, gt, camera), SETTINGS).record
+    assert whole.raw["abs_rel"] == pytest.approx(3.0 * outside.mean(), rel=1e-5)
 
 
 def _scaled_prediction(gt: np.ndarray, k: float, camera: PinholeCamera) -> Prediction:

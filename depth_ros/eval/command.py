@@ -44,7 +44,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise DepthRosError("--rate sets the playback speed of --live: add --live, or leave --rate out")
     if not (math.isfinite(args.rate) and args.rate >= 0):
         raise DepthRosError(f"--rate must be > 0 (a speed factor) or 0 (paced by the nodes), got {args.rate}")
-    settings = EvalSettings(args.min_depth, args.max_depth)
+    settings = EvalSettings(args.min_depth, args.max_depth, args.garg_crop)
     mono_settings = MonoSettings(args.scale_mode, args.scale_factor, args.camera_height)
     topics = BagTopics(
         image=args.image_topic,
@@ -145,6 +145,11 @@ def register_eval(subparsers) -> None:
     low, high = DEFAULT_SETTINGS.min_depth, DEFAULT_SETTINGS.max_depth
     parser.add_argument("--min-depth", type=float, default=low, help=f"ground truth cap, metres (default: {low})")
     parser.add_argument("--max-depth", type=float, default=high, help=f"ground truth cap, metres (default: {high})")
+    parser.add_argument(
+        "--garg-crop",
+        action="store_true",
+        help="evaluate only Garg's crop of each image (KITTI's Eigen protocol, with --min-depth 0.001 --max-depth 80)",
+    )
     parser.add_argument(
         "--live", action="store_true", help="play the bag into the ROS nodes over DDS and evaluate what they publish"
     )

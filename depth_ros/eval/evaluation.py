@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from depth_ros.errors import DepthRosError
-from depth_ros.eval.metrics import average_metrics, depth_metrics
+from depth_ros.eval.metrics import average_metrics, depth_metrics, garg_crop
 from depth_ros.geometry import PinholeCamera
 from depth_ros.pipeline.frame import DepthResult, FrameSkipped
 
@@ -53,10 +53,13 @@ class EvalError(DepthRosError):
 @dataclass(frozen=True)
 class EvalSettings:
     """Depth caps of the evaluation, metres: ground truth outside ``(min_depth, max_depth)`` is not evaluated and
-    predictions are clamped to ``[min_depth, max_depth]`` (Monodepth2: 1e-3 and 80 on KITTI)."""
+    predictions are clamped to ``[min_depth, max_depth]`` (Monodepth2: 1e-3 and 80 on KITTI). With
+    ``garg_crop`` only the pixels inside :func:`~depth_ros.eval.metrics.garg_crop` are evaluated (the Eigen
+    split protocol of Monodepth2 and its peers on KITTI)."""
 
     min_depth: float = 0.1
     max_depth: float = 80.0
+    garg_crop: bool = False
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.max_depth) and 0 < self.min_depth < self.max_depth):
@@ -213,6 +216,10 @@ def _pixel_masks(gt: np.ndarray, depth: np.ndarray, settings: EvalSettings) -> t
     """(H, W) bool masks of the valid ground truth (inside the caps; NaN and inf fail both comparisons) and of
     the evaluated pixels (valid ground truth with a positive prediction ``depth``)."""
     valid_truth = (gt > settings.min_depth) & (gt < settings.max_depth)
+    if settings.garg_crop:
+        inside = np.zeros_like(valid_truth)
+        inside[garg_crop(*gt.shape)] = True
+        valid_truth &= inside
     return valid_truth, valid_truth & (depth > 0)
 
 

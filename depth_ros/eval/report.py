@@ -118,7 +118,8 @@ def _markdown(results: Sequence[ModelResult], source: Mapping[str, Any], figures
             value = "; ".join(f"{k}: {v}" for k, v in value.items()) or "none"
         lines.append(f"- {key.replace('_', ' ')}: {value}")
     lines += [
-        f"- depth range: ({settings.min_depth}, {settings.max_depth}) m; predictions upsampled bilinearly to the "
+        f"- depth range: ({settings.min_depth}, {settings.max_depth}) m{'; Garg crop' if settings.garg_crop else ''}; "
+        "predictions upsampled bilinearly to the "
         "ground truth's resolution; means over frames, each frame weighing the same",
         "",
         "## Accuracy",
@@ -178,6 +179,7 @@ def write_report(out: Path, results: Sequence[ModelResult], source: Mapping[str,
     data = {
         "source": dict(source),
         "depth_range_m": [settings.min_depth, settings.max_depth],
+        "garg_crop": settings.garg_crop,
         "metric_names": list(METRIC_NAMES),
         "models": {result.name: model_json(result, start) for result in results},
     }
