@@ -137,8 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_train(subparsers)
     from depth_ros.ros.command import register_run
+    from depth_ros.ros.play_command import register_play
 
     register_run(subparsers)
+    register_play(subparsers)
     return parser
 
 

@@ -447,6 +447,22 @@ def test_depth_ros_run_starts_the_node_and_stops_on_ctrl_c(graph, corridor_bag) 
     assert "-p points_rgb:=1 did not take: points_rgb is false" in output and "max_baseline" not in output
 
 
+def test_depth_ros_play_feeds_a_node_without_ros2_bag_play(graph, corridor_bag) -> None:
+    """``depth-ros play BAG --restamp``, a process of its own, plays the bag to a node over DDS: without a
+    ROS 2 install (the PyPI wheels) it is what gives ``depth-ros run`` its input."""
+    node = graph.add(MonoDepthNode(context=graph.context, namespace="played", cli_args=remaps()))
+    depth = graph.listen(Image, "/played/depth/image")
+    command = [sys.executable, "-m", "depth_ros.cli", "play", str(corridor_bag), "--restamp", "--delay", "3"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "/camera/image_raw 30" in result.stdout, result.stdout + result.stderr
+    settle(node)
+    snapshot = node.stats.snapshot()
+    graph.remove(node)
+    assert snapshot.received >= 25 and len(depth) >= 20, snapshot
+    now = graph.probe.get_clock().now().nanoseconds
+    assert all(0 < now - stamp_ns(m.header.stamp) < 120 * 10**9 for m in depth)  # restamped: recorded "now"
+
+
 def test_depth_ros_run_reports_start_problems_in_one_line(tmp_path: Path) -> None:
     unreadable_params = tmp_path / "unreadable.yaml"
     unreadable_params.write_text("x: [\n")
