@@ -57,7 +57,12 @@ def register_make_sample(subparsers) -> None:
     parser.add_argument("--height", type=int, default=256, help="image height in pixels (default: 256)")
     parser.add_argument("--seed", type=int, default=0, help="scene and texture seed (default: 0)")
     parser.add_argument("--scene", choices=["corridor", "room"], default="corridor", help="default: corridor")
-    parser.add_argument("--trajectory", default="mixed", help="mixed | forward (corridor) | orbit (default: mixed)")
+    parser.add_argument(
+        "--trajectory",
+        default="mixed",
+        choices=("mixed", "forward", "orbit"),
+        help="mixed | forward (corridor) | orbit (default: mixed)",
+    )
     parser.add_argument("--moving-objects", type=int, default=2, help="independently moving boxes (default: 2)")
     parser.add_argument("--encoding", choices=["rgb8", "bgr8"], default="rgb8", help="colour encoding (default: rgb8)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -78,7 +83,7 @@ def _preview(args: argparse.Namespace) -> int:
         raise DepthRosError(f"no readable frames in {args.bag}: {dict(reader.issues) or 'no images'}")
     save_preview(frames, args.out, f"{args.bag.name}: {len(frames)} frames, extrinsic from {reader.extrinsic_source}")
     for issue, count in sorted(reader.issues.items()):
-        print(f"note: {issue}: {count}")
+        print(f"note: {issue}" + (f" ({count} times)" if count > 1 else ""))
     print(f"wrote {args.out}")
     return 0
 
@@ -119,6 +124,13 @@ def register_demo(subparsers) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="depth-ros", description="Learned dense metric depth for ROS 2.")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show what depth_ros chooses and does (the backend auto picks, exports to the ONNX cache, the "
+        "trainer's loading processes), before the command: depth-ros -v eval ...",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_demo(subparsers)
     from depth_ros.eval.command import register_eval
@@ -176,6 +188,17 @@ def _os_error_line(error: OSError) -> str:
     return f"{error.strerror or error}: {path}"
 
 
+def _show_info_logs() -> None:
+    """depth_ros's INFO log lines on stderr (warnings show without it, through Python's last-resort handler)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("depth_ros")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -185,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         args.ros_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.verbose:
+        _show_info_logs()
     try:
         status = args.handler(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit

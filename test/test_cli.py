@@ -72,6 +72,19 @@ def test_console_script_is_installed() -> None:
         assert command in result.stdout
 
 
+def test_verbose_shows_what_depth_ros_chooses() -> None:
+    """``depth-ros -v``: depth_ros's INFO lines (here, which engine runs what) on stderr; without it, none."""
+    weights = Path(__file__).resolve().parents[1] / "weights" / "mvdepthnet_lite.pt"
+    bench = ["bench", "--model", "mvdepthnet", "--weights", str(weights), "--iterations", "2"]
+    runs = {
+        flag: subprocess.run([sys.executable, "-m", "depth_ros.cli", *flag, *bench], capture_output=True, text=True)
+        for flag in [(), ("-v",)]
+    }
+    assert all(run.returncode == 0 for run in runs.values()), runs
+    assert "using onnxruntime cpu fp32" not in runs[()].stderr
+    assert "using onnxruntime cpu fp32" in runs[("-v",)].stderr, runs[("-v",)].stderr
+
+
 def test_make_sample_writes_an_mcap_bag(cli_bag: Path) -> None:
     assert bag_data_file(cli_bag).suffix == ".mcap"
     reader = BagReader(cli_bag)

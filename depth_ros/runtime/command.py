@@ -143,7 +143,11 @@ def _check_same_model(exported: ModelMetadata, metadata: ModelMetadata, onnx: Pa
     if ours != theirs:
         raise DepthRosError(
             f"{onnx} is {theirs[0]} at {theirs[1]}x{theirs[2]}, the weights give {ours[0]} at {ours[1]}x{ours[2]}: "
-            "pass --height/--width to match, or export the ONNX file from these weights"
+            + (
+                "pass --height/--width to match, or export the ONNX file from these weights"
+                if theirs[0] == ours[0]
+                else f"benchmark it with --model {theirs[0]}, or export the ONNX file from these weights"
+            )
         )
     if frames and exported.measurement_frames and frames != exported.measurement_frames:
         raise DepthRosError(

@@ -24,7 +24,11 @@ def _train(args: argparse.Namespace) -> int:
     if os.environ.get("RANK", "0") != "0":  # under torchrun, the first process reports
         return 0
     print(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in summary.items()}))
-    print(f"checkpoints in {config.out}/ (last.pt, best.pt, model.pt); reproduce: --config {config.out}/config.yaml")
+    written = [name for name in ("last.pt", "best.pt", "model.pt") if (Path(config.out) / name).is_file()]
+    print(f"checkpoints in {config.out}/ ({', '.join(written)}); reproduce: --config {config.out}/config.yaml")
+    if "best.pt" not in written:
+        source = config.data.source
+        print(f"no best.pt: this run had no validation (held-out synthetic sequences only; data.source={source})")
     return 0
 
 
