@@ -517,3 +517,12 @@ def test_odometry_scale_for_the_shipped_checkpoint_finds_its_pose_network() -> N
 
     model = open_model("mono", shipped_weights("monodepth2"), "pytorch", mono_settings=MonoSettings("odometry"))
     assert model.metric  # odometry makes it metric; without its pose network this raised
+
+
+def test_summary_table_columns_line_up_with_long_model_names() -> None:
+    """``live multiview``, ``mono (onnxruntime)``: names longer than the column once pushed the rows out of line."""
+    from depth_ros.eval.report import summary_table
+
+    names = ["mono", "live multiview", "multiview mvdepthnet_lite.pt (onnxruntime)"]
+    lines = summary_table([ModelResult(name) for name in names]).splitlines()
+    assert len({len(line) for line in lines}) == 1, lines  # fixed-width columns after a name column of one width

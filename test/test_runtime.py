@@ -667,6 +667,16 @@ def test_bench_options_out_of_range_are_one_error_line(
     assert status == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
 
 
+def test_bench_with_an_exported_model_as_weights_says_where_it_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(b"not read: the suffix says it all")
+    status = main(["bench", "--model", "monodepth2", "--weights", str(onnx)])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert status == 2 and len(lines) == 1 and "an ONNX file goes in --onnx" in lines[0], lines
+
+
 def test_command_choices_match_the_types() -> None:
     assert typing.get_args(Runner) == command.BACKENDS
 

@@ -93,8 +93,9 @@ def _pair(first: float | None, second: float | None, digits: int) -> str:
 def summary_table(results: Sequence[ModelResult]) -> str:
     """One line per model: frames evaluated and skipped, ``abs_rel`` raw and median-scaled, ``rmse`` (m) and
     ``a1`` raw / median-scaled, latency median / p90 (ms)."""
+    name_width = max([12, *(len(result.name) for result in results)])
     header = (
-        f"{'model':<12} {'frames':>6} {'skipped':>7} {'abs_rel raw':>11} {'abs_rel med':>11} "
+        f"{'model':<{name_width}} {'frames':>6} {'skipped':>7} {'abs_rel raw':>11} {'abs_rel med':>11} "
         f"{'rmse m raw/med':>15} {'a1 raw/med':>13} {'latency ms med/p90':>19}"
     )
     lines = [header, "-" * len(header)]
@@ -102,7 +103,7 @@ def summary_table(results: Sequence[ModelResult]) -> str:
         raw, scaled = result.mean("raw") or {}, result.mean("scaled") or {}
         latency = result.latency_ms() or (None, None)
         lines.append(
-            f"{result.name:<12} {len(result.frames):>6} {sum(result.skipped.values()):>7} "
+            f"{result.name:<{name_width}} {len(result.frames):>6} {sum(result.skipped.values()):>7} "
             f"{_number(raw.get('abs_rel')):>11} {_number(scaled.get('abs_rel')):>11} "
             f"{_pair(raw.get('rmse'), scaled.get('rmse'), 2):>15} {_pair(raw.get('a1'), scaled.get('a1'), 3):>13} "
             f"{_pair(latency[0], latency[1], 1):>19}"

@@ -76,6 +76,11 @@ def _bench(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
+    if args.weights.suffix.lower() in (".onnx", ".engine"):
+        raise DepthRosError(
+            f"{args.weights} is an exported model: --weights takes the checkpoint (the PyTorch baseline), and an "
+            "ONNX file goes in --onnx"
+        )
     network, metadata = load_any(args.weights)
     if metadata.architecture != args.model:
         raise DepthRosError(f"{args.weights} holds a {metadata.architecture} model, not {args.model}")
