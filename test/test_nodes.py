@@ -170,10 +170,12 @@ def test_multiview_node_follows_a_bag_played_again(graph, corridor_bag) -> None:
     first = [stamp_ns(m.header.stamp) for m in depth]
     play(graph, corridor_bag, [node], restamp_to_ns=start)
     second = [stamp_ns(m.header.stamp) for m in depth][len(first) :]
-    skipped = node.stats.snapshot().skipped
+    skipped, restarts = node.stats.snapshot().skipped, node.odometry.restarts
     graph.remove(node)
     assert len(first) >= 5 and len(second) >= len(first) - 3, (first, second, skipped)
-    assert set(second) <= set(first) and skipped.get("image out of order") == 2, skipped
+    # odometry starts its new time line once; the images theirs after 2 late ones, or at once when the
+    # odometry's restart came first (it clears the keyframes and the image stamps seen)
+    assert set(second) <= set(first) and restarts == 1 and skipped.get("image out of order", 0) <= 2, skipped
 
 
 def test_mono_node_output_follows_scale_mode(graph, corridor, corridor_bag) -> None:
@@ -272,12 +274,14 @@ def test_mono_node_survives_bad_input_and_recovers(graph, corridor) -> None:
     for i in range(100):  # 100 Hz, faster than inference keeps up (about 13 ms a frame at this size)
         images.publish(_image(large, now + 10 + i))
         time.sleep(max(0.0, start + (i + 1) * 0.01 - time.monotonic()))  # the publish itself takes some of the 10 ms
+    for i in range(50):  # then as fast as publishing goes: a fast machine keeps up with 100 Hz of these
+        images.publish(_image(large, now + 110 + i))
     # the newest frame is never the one dropped: its depth comes out last
-    assert wait_for(lambda: stamp_ns(depth[-1].header.stamp) == now + 109, 30.0), stamp_ns(depth[-1].header.stamp)
+    assert wait_for(lambda: stamp_ns(depth[-1].header.stamp) == now + 159, 30.0), stamp_ns(depth[-1].header.stamp)
     settle(node)
     after = node.stats.snapshot()
     received = after.received - before.received  # a queue of 1: DDS itself may replace some before the node
-    assert 0 < received <= 100
+    assert 0 < received <= 150
     assert after.dropped > before.dropped  # latest frame wins; the replaced ones are counted
     assert after.published - before.published == received - (after.dropped - before.dropped)
     graph.remove(node)
@@ -386,6 +390,50 @@ def _odometry(stamp: int, T: np.ndarray) -> Odometry:
     p.x, p.y, p.z = (float(v) for v in T[:3, 3])
     q.x, q.y, q.z, q.w = (float(v) for v in matrix_to_quaternion(T[:3, :3]))
     return message
+
+
+def test_multiview_node_forgets_its_keyframes_when_the_odometry_frame_resets(graph, corridor) -> None:
+    """The base driver restarts 0.7 m into the run: odometry goes on from the origin. Keyframes placed in the
+    old frame would measure the next images with a wrong baseline (they are still within 1 m): the first image
+    after the reset finds none of them, and every depth the node publishes, before and after, is right (the
+    shipped lite model leans on the image enough that wrong keyframes did not show in its depth here, so the
+    keyframes themselves are checked)."""
+    topics = {"image": "/jump/in/image", "camera_info": "/jump/in/camera_info", "odom": "/jump/in/odom"}
+    slow_robot = parameters(max_odometry_speed=10.0)  # 0.7 m in 20 ms is 35 m/s
+    node = graph.add(
+        MultiViewDepthNode(
+            context=graph.context, namespace="jump", cli_args=remaps(**topics), parameter_overrides=slow_robot
+        )
+    )
+    images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])
+    odometry = graph.publisher(Odometry, topics["odom"])
+    depth = graph.listen(Image, "/jump/depth/image")
+    assert wait_for(lambda: all(p.get_subscription_count() for p in (images, infos, odometry)), 20.0)
+    infos.publish(camera_info_message(corridor.camera, _header(0)))
+    samples = corridor.odometry()
+    reset_at = next(i for i, s in enumerate(samples) if np.linalg.norm(s.T_odom_base[:3, 3]) > 0.7)
+    T_new_old = np.linalg.inv(samples[reset_at].T_odom_base)  # the new odometry frame starts at the robot
+    sent = 0
+    for index in range(30):  # each image after the odometry that covers it, as a robot sends them
+        frame = corridor.frame(index)
+        while sent < len(samples) and samples[sent].stamp_ns <= frame.stamp_ns + 40_000_000:
+            T = samples[sent].T_odom_base
+            odometry.publish(_odometry(samples[sent].stamp_ns, T if sent < reset_at else T_new_old @ T))
+            sent += 1
+            time.sleep(0.002)
+        before = processed(node)
+        images.publish(_image(frame.rgb, frame.stamp_ns))
+        assert wait_for(lambda before=before: processed(node) > before, 20.0)
+        if samples[reset_at].stamp_ns < frame.stamp_ns < samples[reset_at].stamp_ns + 100_000_000:  # first after
+            kept = [keyframe.stamp_ns for keyframe in node.pipeline.keyframes.keyframes]
+            assert kept == [frame.stamp_ns], kept  # the old frame's keyframes are gone: only this image's
+    assert node.odometry.buffer.jumps == 1
+    graph.remove(node)
+    stamps = [stamp_ns(m.header.stamp) for m in depth]
+    after = [stamp for stamp in stamps if stamp > samples[reset_at].stamp_ns]
+    assert len(stamps) - len(after) >= 2 and len(after) >= 5, node.stats.snapshot()
+    errors = [abs_rel(image_to_depth(m), ground_truth(corridor, stamp_ns(m.header.stamp))) for m in depth]
+    assert max(errors) < 0.2, errors
 
 
 def test_multiview_node_survives_bad_odometry_and_recovers(graph, corridor) -> None:

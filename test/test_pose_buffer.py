@@ -104,12 +104,13 @@ def test_late_and_duplicate_samples_are_rejected_and_the_buffer_is_unchanged() -
     assert np.array_equal(buffer.at(START + 40_000_000), planar_pose(0.04, 0.04))
 
 
-def replay(buffer: PoseBuffer, start_ns: int, count: int, period_ns: int = 20_000_000) -> str:
-    """Add ``count`` samples of the robot of :func:`moving_buffer` from ``start_ns``; what became of each: ``+``
-    added, ``R`` added as the start of a new time line, ``x`` refused as out of order."""
+def replay(buffer: PoseBuffer, start_ns: int, count: int, first_t: float = 0.0, period_ns: int = 20_000_000) -> str:
+    """Add ``count`` samples of the robot of :func:`moving_buffer` from ``start_ns``, at its pose ``first_t``
+    seconds into its motion; what became of each: ``+`` added, ``R`` added as a restart of the history (a new
+    time line or a jump), ``x`` refused as out of order."""
     outcomes = ""
     for i in range(count):
-        t = i * period_ns / SECOND
+        t = first_t + i * period_ns / SECOND
         try:
             outcomes += "R" if buffer.add(start_ns + i * period_ns, planar_pose(t, t)) else "+"
         except PoseError:
@@ -135,7 +136,7 @@ def test_one_stale_sample_leaves_the_history_as_it_was() -> None:
     buffer = moving_buffer(count=50)
     with pytest.raises(PoseError, match="not newer"):
         buffer.add(0, planar_pose(9.0, 0.0))
-    assert replay(buffer, START + 50 * 20_000_000, count=3) == "+++"
+    assert replay(buffer, START + 50 * 20_000_000, count=3, first_t=1.0) == "+++"
     assert buffer.resets == 0 and len(buffer) == 53
     assert np.allclose(buffer.at(START + 10_000_000), planar_pose(0.01, 0.01), atol=1e-12)
 
@@ -160,6 +161,28 @@ def test_samples_older_than_the_history_are_dropped() -> None:
     assert skip_reason(buffer, newest - SECOND - 1) == "image older than the odometry history"
     t = (newest - SECOND) / SECOND - START / SECOND
     assert np.allclose(buffer.at(newest - SECOND), planar_pose(t, t), atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "jump", [planar_pose(0.5, 0.0), planar_pose(0.0, 1.0)], ids=["0.5 m in 20 ms", "57 degrees in 20 ms"]
+)
+def test_an_odometry_jump_starts_the_history_again(jump: np.ndarray) -> None:
+    """A base driver restarting at the origin: 0.5 m in 20 ms (25 m/s, for a robot set to 10 m/s at most) or a
+    turn of 57 degrees (2865 deg/s) is a reset of the odometry frame, not motion: nothing is interpolated across it."""
+    buffer = PoseBuffer(max_speed_mps=10.0)
+    buffer.add(START, planar_pose(0.0, 0.0))
+    assert buffer.add(START + 20_000_000, planar_pose(0.1, 0.0)) is False  # 5 m/s: motion
+    assert buffer.add(START + 40_000_000, planar_pose(0.1, 0.0) @ jump) is True
+    assert buffer.jumps == 1 and buffer.resets == 0 and len(buffer) == 1
+    assert skip_reason(buffer, START + 30_000_000) == "image older than the odometry history"
+    assert buffer.add(START + 60_000_000, planar_pose(0.1, 0.0) @ jump @ planar_pose(0.1, 0.0)) is False
+
+
+def test_a_car_at_motorway_speed_is_motion_by_default() -> None:
+    buffer = PoseBuffer()  # 40 m/s
+    assert buffer.max_speed_mps == 40.0
+    buffer.add(START, planar_pose(0.0, 0.0))
+    assert buffer.add(START + 20_000_000, planar_pose(0.6, 0.0)) is False and buffer.jumps == 0  # 30 m/s
 
 
 def test_constructor_rejects_non_positive_durations() -> None:

@@ -10,6 +10,12 @@ is rejected (:class:`~depth_ros.errors.PoseError`) and counted, and the history 
 the third in a row behind the newest, each after the one before: then the stamps have started a new time line
 (a bag replayed in a loop, a simulator reset with ``use_sim_time``; see :mod:`~depth_ros.pipeline.timeline`),
 and those samples replace the history. One stale or stray message never clears it.
+
+Odometry is continuous by definition (REP 105), so a sample that implies moving faster than
+``max_speed_mps`` or turning faster than :data:`MAX_TURN_RATE_DEG_S` since the one before is a reset of the
+odometry frame (a base driver restarting at the origin), not motion: the history starts again from it, and
+:attr:`PoseBuffer.jumps` counts it, so that nothing is interpolated across it and the caller can forget what it
+placed in the old frame (keyframes).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections import Counter
 import numpy as np
 
 from depth_ros.errors import PoseError
-from depth_ros.geometry import check_rigid, interpolate_pose
+from depth_ros.geometry import check_rigid, interpolate_pose, rotation_angle_deg
 from depth_ros.pipeline.frame import FrameSkipped
 from depth_ros.pipeline.timeline import RESTART_CONFIRMATIONS, StampOrder, TimelineGuard
 
@@ -31,6 +37,8 @@ IMAGE_TOO_OLD = "image older than the odometry history"
 ODOMETRY_GAP = "odometry gap"
 INVALID_POSE = "invalid pose"
 OUT_OF_ORDER = "out of order"
+MAX_TURN_RATE_DEG_S = 1000.0  # faster than any robot turns: a rotation beyond it between samples is a reset
+_MIN_JUMP_DT_S = 0.01  # speeds are measured over at least this long (stamps 1 ns apart are no measurement)
 
 
 class PoseBuffer:
@@ -39,19 +47,26 @@ class PoseBuffer:
     Args:
         max_gap_s: seconds; no interpolation between two samples further apart than this.
         history_s: seconds of history kept behind the newest sample.
+        max_speed_mps: metres per second; faster motion between two samples is a jump (see the module docstring).
 
     Attributes:
         rejected: samples refused by :meth:`add`, by reason (``invalid pose``, ``out of order``).
         resets: how many times the stamps started a new time line (a bag loop, a time reset).
+        jumps: how many times the odometry jumped (a reset of its frame) and the history started again.
     """
 
-    def __init__(self, max_gap_s: float = 0.2, history_s: float = 10.0):
-        if max_gap_s <= 0 or history_s <= 0:
-            raise ValueError(f"max_gap_s and history_s must be positive, got {max_gap_s}, {history_s}")
+    def __init__(self, max_gap_s: float = 0.2, history_s: float = 10.0, max_speed_mps: float = 40.0):
+        if max_gap_s <= 0 or history_s <= 0 or max_speed_mps <= 0:
+            raise ValueError(
+                "max_gap_s, history_s and max_speed_mps must be positive, got "
+                f"{max_gap_s}, {history_s}, {max_speed_mps}"
+            )
         self.max_gap_ns = round(max_gap_s * 1e9)
         self.history_ns = round(history_s * 1e9)
+        self.max_speed_mps = max_speed_mps
         self.rejected: Counter[str] = Counter()
         self.resets = 0
+        self.jumps = 0
         self._stamps: list[int] = []
         self._poses: list[np.ndarray] = []
         self._timeline = TimelineGuard()
@@ -80,8 +95,9 @@ class PoseBuffer:
         """Append the pose ``T`` (4, 4) (``T_odom_base``) at ``stamp_ns`` nanoseconds.
 
         Returns:
-            True when this sample completed a new time line: the history is now the run of samples that
-            started it (see the module docstring), counted in :attr:`resets`.
+            True when the history started again here: this sample completed a new time line (the history is now
+            the run of samples that started it, counted in :attr:`resets`) or the odometry jumped to it (the
+            history is this sample, counted in :attr:`jumps`); see the module docstring.
 
         Raises:
             PoseError: ``T`` is not a finite rigid transform, or ``stamp_ns`` is not newer than the newest sample
@@ -106,15 +122,19 @@ class PoseBuffer:
                     f"message is dropped ({RESTART_CONFIRMATIONS} in a row, each after the one before, start a new "
                     "time line: a bag loop)"
                 )
+            jumped = order is StampOrder.IN_ORDER and self._jumps_to(stamp_ns, pose)
             if order is StampOrder.RESTART:
                 self.resets += 1
                 self._stamps, self._poses = list(self._timeline.run_ns), [*self._late, pose]
+            elif jumped:
+                self.jumps += 1
+                self._stamps, self._poses = [stamp_ns], [pose]
             else:
                 self._stamps.append(stamp_ns)
                 self._poses.append(pose)
             self._late = []
             self._drop_older_than(stamp_ns - self.history_ns)
-            return order is StampOrder.RESTART
+            return order is StampOrder.RESTART or jumped
 
     def at(self, stamp_ns: int) -> np.ndarray:
         """(4, 4) float64 pose at ``stamp_ns``: the sample at that stamp, or the interpolation between the two
@@ -143,6 +163,17 @@ class PoseBuffer:
             return interpolate_pose(stamps, poses, stamp_ns, self.max_gap_ns)
         except PoseError as error:  # the stamp is inside the history, so only a gap can refuse it
             raise FrameSkipped(ODOMETRY_GAP, str(error)) from error
+
+    def _jumps_to(self, stamp_ns: int, pose: np.ndarray) -> bool:
+        """Whether reaching ``pose`` at ``stamp_ns`` from the newest sample is faster than any motion (the caller
+        holds the lock)."""
+        if not self._stamps:
+            return False
+        previous = self._poses[-1]
+        dt = max((stamp_ns - self._stamps[-1]) * 1e-9, _MIN_JUMP_DT_S)
+        speed = float(np.linalg.norm(pose[:3, 3] - previous[:3, 3])) / dt
+        turn_rate = rotation_angle_deg(previous[:3, :3].T @ pose[:3, :3]) / dt
+        return speed > self.max_speed_mps or turn_rate > MAX_TURN_RATE_DEG_S
 
     def _count_rejected(self, reason: str) -> None:
         with self._lock:

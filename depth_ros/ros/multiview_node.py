@@ -54,11 +54,16 @@ class MultiViewDepthNode(DepthNode):
             raise ParameterValueError(f"keyframes.* parameters: {error}") from error
         self.pipeline = MultiViewDepthPipeline(self.engine, settings)
         self.odometry = OdometryInput(self, self.params, self.stats, self.log)
+        self._odometry_restarts = 0  # the pose history's restarts the keyframes were last placed after
 
     def extra_inputs(self) -> list[InputSubscription]:
         return [self.odometry.input]
 
     def estimate(self, rgb: np.ndarray, camera: PinholeCamera, stamp: int, frame_id: str) -> DepthResult:
+        restarts = self.odometry.restarts
+        if restarts != self._odometry_restarts:  # keyframes placed in a frame the odometry has left
+            self._odometry_restarts = restarts
+            self.pipeline.reset()
         return self.pipeline.process(rgb, camera, stamp, self.odometry.camera_pose(stamp, frame_id))
 
 

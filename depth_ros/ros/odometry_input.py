@@ -23,7 +23,7 @@ from rclpy.node import Node
 from depth_ros.errors import PoseError
 from depth_ros.geometry import check_rigid, make_transform, unit_quaternion_to_matrix
 from depth_ros.pipeline.frame import FrameSkipped
-from depth_ros.pipeline.pose_buffer import IMAGE_TOO_NEW, PoseBuffer
+from depth_ros.pipeline.pose_buffer import IMAGE_TOO_NEW, MAX_TURN_RATE_DEG_S, PoseBuffer
 from depth_ros.ros.input_subscription import InputSubscription
 from depth_ros.ros.messages import pose_from_odometry, pose_from_pose_stamped
 from depth_ros.ros.parameters import ParameterSpec, ParameterValueError
@@ -42,6 +42,14 @@ ODOMETRY_PARAMETERS = (
         "seconds: poses are not interpolated across a longer odometry gap",
         minimum=0.001,
         maximum=10.0,
+    ),
+    ParameterSpec(
+        "max_odometry_speed",
+        40.0,
+        "m/s: faster motion between two odometry messages is a reset of the odometry frame (history and "
+        "keyframes start again); lower it for slow robots to catch smaller resets",
+        minimum=0.1,
+        maximum=1000.0,
     ),
     ParameterSpec(
         "pose_wait",
@@ -82,7 +90,10 @@ class OdometryInput:
         self._node, self._stats, self._log = node, stats, log
         self._wait_s = float(params["pose_wait"])
         self._base_frame = str(params["base_frame"])
-        self.buffer = PoseBuffer(max_gap_s=float(params["max_pose_gap"]), history_s=30.0)
+        self.buffer = PoseBuffer(
+            max_gap_s=float(params["max_pose_gap"]), history_s=30.0, max_speed_mps=float(params["max_odometry_speed"])
+        )
+        self._jumps = 0
         self.T_base_cam: np.ndarray | None = extrinsic_from_parameters(params)
         self.extrinsic_source = "parameters"
         self._tf, self._tf_listener = _tf_buffer(node) if params["extrinsic_from_tf"] else (None, None)
@@ -110,13 +121,30 @@ class OdometryInput:
             self._stats.rejected("odometry")
             self._log("warning", "odometry rejected", f"odometry refused: {error}")
             return
-        if restarted:
+        if not restarted:
+            return
+        if self.buffer.jumps > self._jumps:
+            self._jumps = self.buffer.jumps
+            self._log(
+                "warning",
+                "odometry jumped",
+                f"odometry at {stamp} ns moved faster than max_odometry_speed or turned faster than "
+                f"{MAX_TURN_RATE_DEG_S:g} deg/s since the message before: a reset of the odometry frame (a driver "
+                "restart?): the pose history starts again from it (and the multiview node's keyframes)",
+            )
+        else:
             self._log(
                 "warning",
                 "odometry restarted",
                 f"odometry stamps went back {((newest or stamp) - stamp) / 1e9:.3f} s and go on from there (a bag "
                 "loop or a time reset): the pose history starts again",
             )
+
+    @property
+    def restarts(self) -> int:
+        """How many times the pose history started again (time lines and jumps): what was placed in the odometry
+        frame before the last one (keyframes) does not fit the poses after it."""
+        return self.buffer.resets + self.buffer.jumps
 
     def camera_pose(self, stamp: int, frame_id: str) -> np.ndarray:
         """(4, 4) ``T_odom_cam`` at ``stamp`` (ns), waiting up to ``pose_wait`` for odometry to cover it.
