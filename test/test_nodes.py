@@ -392,24 +392,31 @@ def _odometry(stamp: int, T: np.ndarray) -> Odometry:
     return message
 
 
+def _multiview_fed_by_hand(graph, corridor, namespace: str, overrides: list[Parameter] = ()) -> tuple:
+    """A multiview node in ``namespace`` whose inputs this test publishes: the node, the image and odometry
+    publishers (connected; the corridor's camera_info already sent) and the list its depth images arrive in."""
+    topics = {name: f"/{namespace}/in/{name}" for name in ("image", "camera_info", "odom")}
+    node = graph.add(
+        MultiViewDepthNode(
+            context=graph.context, namespace=namespace, cli_args=remaps(**topics), parameter_overrides=list(overrides)
+        )
+    )
+    images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])
+    odometry = graph.publisher(Odometry, topics["odom"])
+    depth = graph.listen(Image, f"/{namespace}/depth/image")
+    assert wait_for(lambda: all(p.get_subscription_count() for p in (images, infos, odometry)), 20.0)
+    infos.publish(camera_info_message(corridor.camera, _header(0)))
+    return node, images, odometry, depth
+
+
 def test_multiview_node_forgets_its_keyframes_when_the_odometry_frame_resets(graph, corridor) -> None:
     """The base driver restarts 0.7 m into the run: odometry goes on from the origin. Keyframes placed in the
     old frame would measure the next images with a wrong baseline (they are still within 1 m): the first image
     after the reset finds none of them, and every depth the node publishes, before and after, is right (the
     shipped lite model leans on the image enough that wrong keyframes did not show in its depth here, so the
     keyframes themselves are checked)."""
-    topics = {"image": "/jump/in/image", "camera_info": "/jump/in/camera_info", "odom": "/jump/in/odom"}
     slow_robot = parameters(max_odometry_speed=10.0)  # 0.7 m in 20 ms is 35 m/s
-    node = graph.add(
-        MultiViewDepthNode(
-            context=graph.context, namespace="jump", cli_args=remaps(**topics), parameter_overrides=slow_robot
-        )
-    )
-    images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])
-    odometry = graph.publisher(Odometry, topics["odom"])
-    depth = graph.listen(Image, "/jump/depth/image")
-    assert wait_for(lambda: all(p.get_subscription_count() for p in (images, infos, odometry)), 20.0)
-    infos.publish(camera_info_message(corridor.camera, _header(0)))
+    node, images, odometry, depth = _multiview_fed_by_hand(graph, corridor, "jump", slow_robot)
     samples = corridor.odometry()
     reset_at = next(i for i, s in enumerate(samples) if np.linalg.norm(s.T_odom_base[:3, 3]) > 0.7)
     T_new_old = np.linalg.inv(samples[reset_at].T_odom_base)  # the new odometry frame starts at the robot
@@ -437,13 +444,7 @@ def test_multiview_node_forgets_its_keyframes_when_the_odometry_frame_resets(gra
 
 
 def test_multiview_node_survives_bad_odometry_and_recovers(graph, corridor) -> None:
-    topics = {"image": "/badodom/in/image", "camera_info": "/badodom/in/camera_info", "odom": "/badodom/in/odom"}
-    node = graph.add(MultiViewDepthNode(context=graph.context, namespace="badodom", cli_args=remaps(**topics)))
-    images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])
-    odometry = graph.publisher(Odometry, topics["odom"])
-    depth = graph.listen(Image, "/badodom/depth/image")
-    assert wait_for(lambda: all(p.get_subscription_count() for p in (images, infos, odometry)), 20.0)
-    infos.publish(camera_info_message(corridor.camera, _header(0)))
+    node, images, odometry, depth = _multiview_fed_by_hand(graph, corridor, "badodom")
     samples = corridor.odometry()
     start = samples[0].stamp_ns
 
