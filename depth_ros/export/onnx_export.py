@@ -244,25 +244,9 @@ def _embedded_metadata(model: onnx.ModelProto, path: Path) -> ModelMetadata:
             f"{path} has no depth_ros metadata (metadata_props key {METADATA_KEY!r}): export it with depth-ros export"
         )
     try:
-        metadata = ModelMetadata.from_json(text)
+        return ModelMetadata.from_json(text)
     except (TypeError, ValueError) as error:
-        raise OnnxError(f"{path} has unreadable depth_ros metadata: {error}") from error
-    wrong = _mistyped_fields(metadata)
-    if wrong:
-        raise OnnxError(f"{path} has depth_ros metadata of the wrong types ({', '.join(wrong)}): export it again")
-    return metadata
-
-
-def _mistyped_fields(metadata: ModelMetadata) -> list[str]:
-    """``name=value`` of each field whose value is not of its default's type (a number for a float field)."""
-    defaults = ModelMetadata(architecture="monodepth2")
-    wrong = []
-    for name in ModelMetadata.__dataclass_fields__:
-        value, default = getattr(metadata, name), getattr(defaults, name)
-        allowed = (int, float) if isinstance(default, float) else type(default)
-        if isinstance(value, bool) or not isinstance(value, allowed):
-            wrong.append(f"{name}={value!r}")
-    return wrong
+        raise OnnxError(f"{path} has unreadable depth_ros metadata: {error}: export it again") from error
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -57,9 +57,28 @@ class ModelMetadata:
 
     @classmethod
     def from_json(cls, text: str) -> ModelMetadata:
+        """The metadata written by :meth:`to_json` (unknown keys ignored, missing ones at their defaults).
+
+        Raises:
+            ValueError: not JSON, or fields whose values are not of their defaults' types (a number for a float).
+        """
         values = json.loads(text)
-        known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
-        return cls(**known)
+        metadata = cls(**{name: values[name] for name in cls.__dataclass_fields__ if name in values})
+        wrong = metadata._mistyped_fields()
+        if wrong:
+            raise ValueError(f"wrong types ({', '.join(wrong)})")
+        return metadata
+
+    def _mistyped_fields(self) -> list[str]:
+        """``name=value`` of each field whose value is not of its default's type (a number for a float field)."""
+        defaults = ModelMetadata(architecture="monodepth2")
+        wrong = []
+        for name in self.__dataclass_fields__:
+            value, default = getattr(self, name), getattr(defaults, name)
+            allowed = (int, float) if isinstance(default, float) else type(default)
+            if isinstance(value, bool) or not isinstance(value, allowed):
+                wrong.append(f"{name}={value!r}")
+        return wrong
 
     def replace(self, **changes: Any) -> ModelMetadata:
         """A copy with some fields changed; the input size must stay a valid size for the architecture."""

@@ -93,7 +93,6 @@ class OdometryInput:
         self.buffer = PoseBuffer(
             max_gap_s=float(params["max_pose_gap"]), history_s=30.0, max_speed_mps=float(params["max_odometry_speed"])
         )
-        self._jumps = 0
         self.T_base_cam: np.ndarray | None = extrinsic_from_parameters(params)
         self.extrinsic_source = "parameters"
         self._tf, self._tf_listener = _tf_buffer(node) if params["extrinsic_from_tf"] else (None, None)
@@ -113,7 +112,7 @@ class OdometryInput:
         self.input.destroy()
 
     def _on_odometry(self, msg: Any) -> None:
-        newest = self.buffer.newest_stamp_ns
+        newest, jumps = self.buffer.newest_stamp_ns, self.buffer.jumps
         try:
             stamp, T_odom_base = self._read(msg)
             restarted = self.buffer.add(stamp, T_odom_base)
@@ -123,8 +122,7 @@ class OdometryInput:
             return
         if not restarted:
             return
-        if self.buffer.jumps > self._jumps:
-            self._jumps = self.buffer.jumps
+        if self.buffer.jumps > jumps:
             self._log(
                 "warning",
                 "odometry jumped",

@@ -164,18 +164,25 @@ def overrides_not_taken(args: Sequence[str], node_name: str, values: dict[str, V
         values: the node's parameter values by name.
     """
     dropped = []
-    for flag, rule in itertools.pairwise(args):
-        if flag not in ("-p", "--param") or ":=" not in rule:
-            continue
-        target, text = rule.split(":=", 1)
-        node, _, name = target.rpartition(":")
-        if (node and node != node_name) or name not in values or _written_as(text, values[name]):
+    for rule, name, text in _parameter_rules(args, node_name):
+        if name not in values or _written_as(text, values[name]):
             continue
         dropped.append(
             f"-p {rule} did not take: {name} is {_shown(values[name])}, most likely from the params file (rcl keeps "
             f"a file's value over an override of another type): write it as {_ros_type(values[name])}"
         )
     return dropped
+
+
+def _parameter_rules(args: Sequence[str], node_name: str) -> Iterator[tuple[str, str, str]]:
+    """``(rule, name, value text)`` of each ``-p name:=value`` (or ``-p node:name:=value``) in ``args`` for the
+    node called ``node_name``."""
+    for flag, rule in itertools.pairwise(args):
+        if flag in ("-p", "--param") and ":=" in rule:
+            target, text = rule.split(":=", 1)
+            node, _, name = target.rpartition(":")
+            if not node or node == node_name:
+                yield rule, name, text
 
 
 def _written_as(text: str, value: Any) -> bool:
@@ -219,12 +226,9 @@ def parameters_not_declared(args: Sequence[str], node_name: str, declared: set[s
 def _parameters_set(args: Sequence[str], node_name: str) -> Iterator[tuple[str, str]]:
     """``(where, name)`` of each parameter that ``-p`` rules and ``--params-file`` files in ``args`` set for the
     node called ``node_name``."""
+    yield from ((f"-p {rule}", name) for rule, name, _ in _parameter_rules(args, node_name))
     for flag, value in itertools.pairwise(args):
-        if flag in ("-p", "--param") and ":=" in value:
-            node, _, name = value.split(":=", 1)[0].rpartition(":")
-            if not node or node == node_name:
-                yield f"-p {value}", name
-        elif flag == "--params-file":
+        if flag == "--params-file":
             try:
                 sections = yaml.safe_load(Path(value).read_text(encoding="utf-8")) or {}
             except (OSError, yaml.YAMLError):  # rcl has refused it already, with its own message

@@ -17,14 +17,13 @@ from pathlib import Path
 
 def _play(args: argparse.Namespace) -> int:
     import rclpy
+    from rclpy.signals import SignalHandlerOptions
 
     from depth_ros.errors import DepthRosError
     from depth_ros.ros.bag_player import BagPlayer
 
     if not args.rate > 0:
         raise DepthRosError(f"--rate must be above 0, got {args.rate}")
-    from rclpy.signals import SignalHandlerOptions
-
     # Ctrl-C as a plain KeyboardInterrupt: rclpy's own handler would shut the context down under a publish
     rclpy.init(args=["--ros-args", "--disable-rosout-logs"], signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node("depth_ros_bag_player")
