@@ -280,8 +280,9 @@ def test_mono_node_survives_bad_input_and_recovers(graph, corridor) -> None:
     assert wait_for(lambda: stamp_ns(depth[-1].header.stamp) == now + 159, 30.0), stamp_ns(depth[-1].header.stamp)
     settle(node)
     after = node.stats.snapshot()
-    received = after.received - before.received  # a queue of 1: DDS itself may replace some before the node
-    assert 0 < received <= 150
+    # DDS keeps one image for the node: those it replaced count from the gaps in the publisher's sequence numbers
+    received = after.received - before.received
+    assert received == 150
     assert after.dropped > before.dropped  # latest frame wins; the replaced ones are counted
     assert after.published - before.published == received - (after.dropped - before.dropped)
     graph.remove(node)
@@ -345,6 +346,39 @@ def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
     ]
     assert reported[0] == f"{topic}, not subscribed: no publisher yet (input_qos auto)"
     assert {f"{topic}, reliable", f"{topic}, best effort"} <= set(reported)
+
+
+def test_reliable_input_qos_reports_the_best_effort_publishers_it_cannot_hear(graph) -> None:
+    """input_qos reliable and a best-effort camera: DDS never matches them, and rclpy's own incompatible-QoS
+    warning is off for the camera's inputs (the inference thread takes their messages: see
+    depth_ros.ros.camera_inbox), so the node counts such publishers itself, in /diagnostics and a warning."""
+    topic = "/unheard/image"
+    diagnostics = graph.listen(DiagnosticArray, "/diagnostics")
+    node = graph.add(
+        MonoDepthNode(
+            context=graph.context,
+            namespace="unheard",
+            cli_args=remaps(image=topic),
+            parameter_overrides=parameters(input_qos="reliable", diagnostics_period=0.2),
+        )
+    )
+
+    def image_input() -> str:
+        reported = [
+            {v.key: v.value for v in status.values}["image_input"]
+            for array in list(diagnostics)
+            for status in array.status
+            if status.name.startswith("/unheard/mono_depth_node")
+        ]
+        return reported[-1] if reported else ""
+
+    assert wait_for(lambda: image_input() == f"{topic}, reliable", 10.0), image_input()
+    best_effort = graph.probe.create_publisher(Image, topic, qos_profile("sensor_data"))
+    unheard = f"{topic}, reliable; 1 best-effort publisher(s) not heard (input_qos reliable)"
+    assert wait_for(lambda: image_input() == unheard, 10.0), image_input()
+    graph.probe.destroy_publisher(best_effort)
+    assert wait_for(lambda: image_input() == f"{topic}, reliable", 10.0), image_input()
+    graph.remove(node)
 
 
 def test_shipped_fastdds_profile_carries_large_best_effort_images(graph) -> None:

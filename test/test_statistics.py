@@ -10,14 +10,15 @@ import pytest
 from depth_ros.ros.statistics import _rate
 
 
-def arrivals(*bursts: tuple[int, float, float]) -> deque[float]:
-    """Monotonic times of ``count`` events at ``hz`` per burst, each burst ``pause_s`` after the last, ending now."""
+def arrivals(*bursts: tuple[int, float, float]) -> deque[tuple[float, int]]:
+    """(monotonic time, frames so far) of ``count`` single frames at ``hz`` per burst, each burst ``pause_s`` after
+    the last, ending now."""
     times: list[float] = []
     for count, hz, pause_s in bursts:
         start = (times[-1] if times else 0.0) + pause_s
         times += [start + i / hz for i in range(count)]
     now = time.monotonic()
-    return deque((t - times[-1] + now for t in times), maxlen=100)
+    return deque(((t - times[-1] + now, i + 1) for i, t in enumerate(times)), maxlen=100)
 
 
 def test_the_rate_after_a_pause_is_the_new_one() -> None:
@@ -30,6 +31,13 @@ def test_steady_streams_slow_or_fast_give_their_rate(hz: float) -> None:
     assert _rate(arrivals((100, hz, 0.0))) == pytest.approx(hz)
 
 
+def test_frames_counted_in_batches_count_in_the_rate() -> None:
+    """A node that takes every third frame of a 30 Hz camera (missing two between) still reports 30 Hz in."""
+    now = time.monotonic()
+    taken = deque(((now - (20 - i) * 0.1, 1 + 3 * i) for i in range(21)), maxlen=100)
+    assert _rate(taken) == pytest.approx(30.0)
+
+
 def test_no_rate_without_two_events_or_after_2_s_of_silence() -> None:
-    assert _rate(deque([time.monotonic()])) == 0.0
-    assert _rate(deque([time.monotonic() - 3.0, time.monotonic() - 2.5])) == 0.0
+    assert _rate(deque([(time.monotonic(), 1)])) == 0.0
+    assert _rate(deque([(time.monotonic() - 3.0, 1), (time.monotonic() - 2.5, 2)])) == 0.0

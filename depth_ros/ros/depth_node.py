@@ -15,9 +15,12 @@ Topics (relative names, so namespaces and remapping work):
   Points and the preview are computed only while someone subscribes to them.
 * ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``): rates, latency, drops, skips and failures.
 
-Threading: subscription callbacks only store the newest image (:class:`LatestFrameSlot`: a frame that
-arrives while an older one waits replaces it and is counted as dropped); one inference thread converts,
-runs the pipeline and publishes, so callbacks never block on inference. A frame without output is
+Threading: one inference thread waits for the newest image itself and takes it with the newest camera_info
+(:class:`~depth_ros.ros.camera_inbox.CameraInbox`: the executor never handles the camera's messages, which
+at camera rate cost more Python than the rest of a frame), converts it, runs the pipeline and publishes;
+frames that come while it is busy are replaced by newer ones (the latest frame wins) and counted as
+dropped. The executor thread serves everything else (odometry, timers, lifecycle and parameter services),
+so its callbacks never wait for inference. A frame without output is
 *skipped* (no camera_info yet, no pose, no keyframe: see :class:`~depth_ros.pipeline.frame.FrameSkipped`)
 or *failed* (bad input, an error); both are counted, logged at most once per 5 s per reason, and the node
 keeps running.
@@ -41,9 +44,9 @@ from depth_ros.errors import DepthRosError, ImageEncodingError
 from depth_ros.geometry import PinholeCamera
 from depth_ros.pipeline.colour_map import colour_depth
 from depth_ros.pipeline.frame import DepthResult, FrameSkipped
+from depth_ros.ros.camera_inbox import CameraInbox, Taken, TakenByOwnThread
 from depth_ros.ros.diagnostics import depth_status
 from depth_ros.ros.input_subscription import InputSubscription
-from depth_ros.ros.latest_frame import LatestFrameSlot
 from depth_ros.ros.messages import (
     camera_from_info,
     camera_info_message,
@@ -153,8 +156,9 @@ class DepthNode(LifecycleNode):
 
     def __init__(self, node_name: str, specs: tuple[ParameterSpec, ...], **node_kwargs: Any):
         super().__init__(node_name, **node_kwargs)
-        self._slot: LatestFrameSlot[Image | CompressedImage] = LatestFrameSlot()
-        self._slot.close()  # inactive: nothing is taken
+        self._camera_group = TakenByOwnThread()  # the camera's subscriptions: taken by the inference thread
+        self._inbox: CameraInbox | None = None  # made by activate
+        self._stopping = threading.Event()  # of the current activation's inference thread
         self._worker: threading.Thread | None = None
         self._configured: list[Any] = []  # what configure created, destroyed by cleanup
         self._activated: list[Any] = []  # what activate created, destroyed by deactivate
@@ -204,16 +208,20 @@ class DepthNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         input_qos = str(self.params["input_qos"])
         message = CompressedImage if self.params["image_transport"] == "compressed" else Image
-        self._image_input = InputSubscription(self, message, self._image_topic(), self._on_image, input_qos)
-        self._camera_info_input = InputSubscription(self, CameraInfo, "camera_info", self._on_camera_info, input_qos)
+        camera = {"callback_group": self._camera_group, "on_resubscribe": self._wake_inference}
+        image_topic = self._image_topic()
+        self._image_input = InputSubscription(self, message, image_topic, _taken_elsewhere, input_qos, **camera)
+        self._camera_info_input = InputSubscription(
+            self, CameraInfo, "camera_info", _taken_elsewhere, input_qos, **camera
+        )
+        self._inbox = CameraInbox(self, self._image_input, self._camera_info_input, self._camera_group)
         self._activated = [self.create_timer(float(self.params["diagnostics_period"]), self._report)]
-        if input_qos == "auto":
-            if self._image_input.subscription is None:
-                self.get_logger().info(f"waiting for a publisher on {self._image_input.topic} (input_qos auto)")
-            self._activated.append(self.create_timer(0.5, self._follow_publishers))
-        self._slot = LatestFrameSlot()
+        if self._image_input.subscription is None:
+            self.get_logger().info(f"waiting for a publisher on {self._image_input.topic} (input_qos auto)")
+        self._activated.append(self.create_timer(0.5, self._follow_publishers))
+        self._stopping = threading.Event()
         self._worker = threading.Thread(
-            target=self._work, args=(self._slot,), name=f"{self.get_name()} inference", daemon=True
+            target=self._work, args=(self._inbox, self._stopping), name=f"{self.get_name()} inference", daemon=True
         )
         self._worker.start()
         return TransitionCallbackReturn.SUCCESS
@@ -251,20 +259,26 @@ class DepthNode(LifecycleNode):
         self._release()
 
     def _stop(self) -> None:
-        """Stop taking images (the frame being inferred is still published; one still waiting is counted as
-        dropped) and the diagnostics."""
-        self._slot.close()
+        """Stop taking images (the frame being inferred is still published) and the diagnostics."""
+        self._stopping.set()
+        self._wake_inference()
         if self._worker is not None:
             self._worker.join(timeout=10.0)
             if not self._worker.is_alive():  # else kept: activate waits for it
                 self._worker = None
-        if self._slot.take(timeout_s=0.0) is not None:
-            self.stats.dropped_unprocessed()
         self._destroy(self._activated)
         for input_ in (self._image_input, self._camera_info_input):
             if input_ is not None:
                 input_.destroy()
-        self._activated, self._image_input, self._camera_info_input = [], None, None
+        if self._inbox is not None:
+            self._inbox.destroy()
+        self._activated, self._image_input, self._camera_info_input, self._inbox = [], None, None, None
+
+    def _wake_inference(self) -> None:
+        """End the inference thread's wait for an image now (to stop, or to wait on a new subscription)."""
+        inbox = self._inbox
+        if inbox is not None:
+            inbox.wake()
 
     def _release(self) -> None:
         """Drop the engine and what :meth:`setup` built on it (``pipeline``, ``odometry``), so that the engine's
@@ -351,17 +365,15 @@ class DepthNode(LifecycleNode):
         return "image"
 
     def _follow_publishers(self) -> None:
-        """Subscribe again where the camera's publishers changed the reliability it follows (input_qos auto);
-        odometry follows its own on a timer of its own, from configure on."""
+        """Subscribe again where the camera's publishers changed the reliability it follows (input_qos auto), and
+        count those a reliable subscription cannot hear (input_qos reliable); odometry follows its own on a
+        timer of its own, from configure on."""
         for input_ in (self._image_input, self._camera_info_input):
             if input_ is not None:
                 input_.follow()
 
     # -------------------------------------------------------------------------------------------- callbacks
-    def _on_image(self, msg: Image | CompressedImage) -> None:
-        self.stats.received(self._slot.put(msg))
-
-    def _on_camera_info(self, msg: CameraInfo) -> None:
+    def _update_camera(self, msg: CameraInfo) -> None:
         try:
             self._camera = camera_from_info(msg)
         except DepthRosError as error:
@@ -382,12 +394,27 @@ class DepthNode(LifecycleNode):
         self._diagnostics_pub.publish(DiagnosticArray(header=_header_now(self), status=[status]))
 
     # -------------------------------------------------------------------------------------------- inference thread
-    def _work(self, slot: LatestFrameSlot[Image | CompressedImage]) -> None:
-        """The inference thread of one activation: ``slot`` is its own, so it ends once that one is closed."""
-        while not slot.closed:
-            msg = slot.take(timeout_s=0.2)
-            if msg is not None:
-                self._process(msg)
+    def _work(self, inbox: CameraInbox, stopping: threading.Event) -> None:
+        """The inference thread of one activation (``inbox`` and ``stopping`` are its own): until ``stopping``
+        is set, take the newest image and process it."""
+        while not stopping.is_set():
+            try:
+                taken = inbox.wait(timeout_s=0.2)
+            except Exception as error:  # rclpy's errors once the context shuts down (Ctrl-C), or a bug
+                if not self.context.ok() or stopping.is_set():
+                    return
+                detail = f"{error}\n{traceback.format_exc()}"
+                self.log("error", "internal error", f"internal error waiting for images (please report): {detail}")
+                stopping.wait(0.2)
+                continue
+            if taken is not None and not stopping.is_set():
+                self._take(taken)
+
+    def _take(self, taken: Taken) -> None:
+        if taken.camera_info is not None:
+            self._update_camera(taken.camera_info)
+        self.stats.received(taken.missed)
+        self._process(taken.image)
 
     def _process(self, msg: Image | CompressedImage) -> None:
         started = time.monotonic()
@@ -456,6 +483,11 @@ class DepthNode(LifecycleNode):
         if self._colored_pub.get_subscription_count():
             colours = colour_depth(result.depth, float(self.params["colored_max_depth"]))
             self._colored_pub.publish(rgb_image_message(colours, header))
+
+
+def _taken_elsewhere(msg: Any) -> None:
+    """The callback of the camera's subscriptions, which executors never call (:class:`TakenByOwnThread`)."""
+    raise AssertionError("an executor took a message of the camera: CameraInbox takes them")
 
 
 def _header_now(node: Node) -> Any:

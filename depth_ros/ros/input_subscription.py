@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rclpy.callback_groups import CallbackGroup
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.node import Node
+from rclpy.qos import ReliabilityPolicy
+from rclpy.topic_endpoint_info import TopicEndpointInfo
 
 from depth_ros.ros.qos import publishers_reliability, qos_profile, reliability_in_words
 
@@ -16,19 +20,26 @@ class InputSubscription:
     ``sensor_data`` and ``reliable`` subscribe at once, with that profile. ``auto`` subscribes once the topic
     has a publisher, with the reliability :func:`~depth_ros.ros.qos.publishers_reliability` picks for its
     publishers, and :meth:`follow` (called on a timer by the node) subscribes again when they change it.
+    With ``reliable``, :meth:`follow` counts the best-effort publishers, which such a subscription never
+    hears from, and warns when there are more of them (rclpy's own incompatible-QoS warning, a QoS event,
+    is off when ``callback_group`` is given: see :mod:`depth_ros.ros.camera_inbox`).
 
     Args:
         node: the node that owns the subscription.
         message_type: the ROS message class.
         topic: the topic, relative names allowed (remaps apply).
-        callback: called with each message, on the executor thread.
+        callback: called with each message, on the executor thread (unless ``callback_group`` keeps executors
+            from taking them: :class:`~depth_ros.ros.camera_inbox.TakenByOwnThread`).
         input_qos: ``auto``, ``sensor_data`` or ``reliable``.
         depth: messages kept (history depth).
+        callback_group: the subscription's callback group (None: the node's default).
+        on_resubscribe: called after :meth:`follow` made a subscription (the first one or a replacement).
 
     Attributes:
         topic: the resolved topic name (namespace and remaps applied).
         subscription: the current subscription, None until ``auto`` has seen a publisher.
         reliability: its profile's name (``reliable``, ``sensor_data``), "" while there is none.
+        unheard: publishers whose messages the subscription cannot receive (best effort, for ``reliable``).
     """
 
     def __init__(
@@ -39,29 +50,39 @@ class InputSubscription:
         callback: Callable[[Any], None],
         input_qos: str,
         depth: int = 1,
+        callback_group: CallbackGroup | None = None,
+        on_resubscribe: Callable[[], None] | None = None,
     ):
         self._node, self._message_type, self._callback = node, message_type, callback
         self._setting, self._depth = input_qos, depth
+        self._callback_group, self._on_resubscribe = callback_group, on_resubscribe
         self._name = topic  # as given: create_subscription resolves it (remaps once; the resolved name again
         self.topic = node.resolve_topic_name(topic)  # would meet a second rule, -r /a:=/b after -r image:=/a)
         self.subscription: Any = None
         self.reliability = ""
+        self.unheard = 0
         self.follow()
 
     def follow(self) -> None:
         """(Re)subscribe with the reliability the setting asks for now; nothing when it is the current one, or
         when ``auto`` finds no publisher yet."""
-        if self._setting == "auto":
-            wanted = publishers_reliability(self._node.get_publishers_info_by_topic(self.topic))
-        else:
-            wanted = self._setting
+        publishers = self._node.get_publishers_info_by_topic(self.topic)
+        self._count_unheard(publishers)
+        wanted = publishers_reliability(publishers) if self._setting == "auto" else self._setting
         if wanted is None or wanted == self.reliability:
             return
         previous = self.subscription
         self.subscription = self._node.create_subscription(
-            self._message_type, self._name, self._callback, qos_profile(wanted, self._depth)
+            self._message_type,
+            self._name,
+            self._callback,
+            qos_profile(wanted, self._depth),
+            callback_group=self._callback_group,
+            event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=self._callback_group is None),
         )
         self.reliability = wanted
+        if self._on_resubscribe is not None:
+            self._on_resubscribe()
         in_words = reliability_in_words(wanted)
         if previous is None:
             if self._setting == "auto":
@@ -70,6 +91,16 @@ class InputSubscription:
         self._node.destroy_subscription(previous)
         message = f"the publishers of {self.topic} changed their QoS: subscribed again, {in_words}"
         self._node.get_logger().warning(message)
+
+    def _count_unheard(self, publishers: list[TopicEndpointInfo]) -> None:
+        unheard = sum(info.qos_profile.reliability != ReliabilityPolicy.RELIABLE for info in publishers)
+        unheard = unheard if self._setting == "reliable" else 0
+        if unheard > self.unheard:
+            self._node.get_logger().warning(
+                f"{unheard} publisher(s) of {self.topic} offer best effort, which input_qos reliable never "
+                "receives: use input_qos auto (or sensor_data)"
+            )
+        self.unheard = unheard
 
     def publisher_count(self) -> int:
         """Publishers matched to the subscription (0 while there is none); safe from any thread."""
@@ -84,7 +115,10 @@ class InputSubscription:
     def describe(self) -> str:
         """The topic and its subscription's reliability (or why there is none), for /diagnostics."""
         if self.reliability:
-            return f"{self.topic}, {reliability_in_words(self.reliability)}"
+            unheard = (
+                f"; {self.unheard} best-effort publisher(s) not heard (input_qos reliable)" if self.unheard else ""
+            )
+            return f"{self.topic}, {reliability_in_words(self.reliability)}{unheard}"
         return f"{self.topic}, not subscribed: no publisher yet (input_qos auto)"
 
     def destroy(self) -> None:

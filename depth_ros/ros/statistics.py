@@ -18,7 +18,8 @@ class Snapshot:
     """Totals since start, and rates and timings over the last window.
 
     Attributes:
-        received, published, dropped: frames since start (dropped = replaced before inference took them).
+        received, published, dropped: frames since start (dropped = sent by the camera but never processed:
+            replaced by a newer one while inference was busy, or lost on the way).
         finished: frames dealt with since start: published, skipped, failed or dropped.
         skipped, failed: frames without output since start, by reason.
         rejected: other input messages refused since start (e.g. ``odometry`` with NaN), by topic.
@@ -68,32 +69,27 @@ class NodeStatistics:
         self._skipped: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
-        self._input_times: deque[float] = deque(maxlen=window)
-        self._output_times: deque[float] = deque(maxlen=window)
+        self._input_times: deque[tuple[float, int]] = deque(maxlen=window)  # (monotonic s, frames so far)
+        self._output_times: deque[tuple[float, int]] = deque(maxlen=window)
         self._latency: deque[float] = deque(maxlen=window)
         self._processing: deque[float] = deque(maxlen=window)
         self._inference: deque[float] = deque(maxlen=window)
 
-    def received(self, dropped_older: bool) -> None:
-        """A frame arrived; ``dropped_older``: it replaced one that was never processed."""
+    def received(self, missed: int = 0) -> None:
+        """The inference thread took a frame; ``missed``: frames its camera sent before it that the node never
+        processed (replaced while inference was busy, or lost on the way): received and dropped."""
         with self._lock:
-            self._received += 1
-            self._dropped += dropped_older
-            self._finished += dropped_older
-            self._input_times.append(time.monotonic())
-
-    def dropped_unprocessed(self) -> None:
-        """A frame left waiting when the node stopped taking images: dropped, never processed."""
-        with self._lock:
-            self._dropped += 1
-            self._finished += 1
+            self._received += 1 + missed
+            self._dropped += missed
+            self._finished += missed
+            self._input_times.append((time.monotonic(), self._received))
 
     def published(self, latency_s: float, processing_s: float, inference_s: float) -> None:
         """Depth went out: stamp-to-publish latency, the inference thread's time and the engine's time, seconds."""
         with self._lock:
             self._published += 1
             self._finished += 1
-            self._output_times.append(time.monotonic())
+            self._output_times.append((time.monotonic(), self._published))
             self._latency.append(latency_s)
             self._processing.append(processing_s)
             self._inference.append(inference_s)
@@ -139,12 +135,15 @@ class NodeStatistics:
 RATE_SPAN_S = 2.0  # rates are measured over the last 2 s of events (at least 3 events), so a pause fades out
 
 
-def _rate(times: deque[float]) -> float:
-    """Events per second over the newest events spanning :data:`RATE_SPAN_S` (at least the newest three, for
-    slow streams); 0 with fewer than two, or none in the last 2 s."""
-    if len(times) < 2 or time.monotonic() - times[-1] > 2.0:
+def _rate(events: deque[tuple[float, int]]) -> float:
+    """Frames per second over the newest events spanning :data:`RATE_SPAN_S` (at least the newest three, for
+    slow streams), from events of (monotonic time, frames counted so far: an event may add several); 0 with
+    fewer than two events, or none in the last 2 s."""
+    if len(events) < 2 or time.monotonic() - events[-1][0] > 2.0:
         return 0.0
-    recent = [t for t in times if times[-1] - t <= RATE_SPAN_S]
+    newest = events[-1][0]
+    recent = [event for event in events if newest - event[0] <= RATE_SPAN_S]
     if len(recent) < 3:
-        recent = list(times)[-3:]
-    return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
+        recent = list(events)[-3:]
+    (first, first_count), (last, last_count) = recent[0], recent[-1]
+    return (last_count - first_count) / max(last - first, 1e-9)

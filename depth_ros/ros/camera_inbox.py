@@ -1,0 +1,150 @@
+"""The camera's messages taken by the inference thread itself, never by the executor: the newest image, the
+newest camera_info with it, and how many images it never saw.
+
+Why: rclpy's executor spends about 0.45 ms of Python per message it dispatches (building its wait set over
+every entity of a lifecycle node: services, timers, QoS event handlers), measured with py-spy in
+``benchmarks/node_overhead.py``: with the camera at 430 Hz, image and camera_info dispatches kept a core
+40-100% busy, the core the inference engine's second thread needed, and they were paid for every frame,
+also for the frames inference then dropped. Here the inference thread waits on the image subscription
+alone and takes a frame only when it is free to process it; DDS keeps just the newest image meanwhile.
+
+The subscriptions stay ordinary ones of the node (same names, remaps, QoS, graph introspection, and the
+executor still runs their QoS event handlers): their callback group, :class:`TakenByOwnThread`, only tells
+executors not to take their messages.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from rclpy.callback_groups import CallbackGroup
+from rclpy.exceptions import InvalidHandle
+from rclpy.guard_condition import GuardCondition
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+from rclpy.node import Node
+from rclpy.subscription import Subscription
+
+from depth_ros.ros.input_subscription import InputSubscription
+
+_MAX_SEQUENCE = 2**63  # an rmw without publication sequence numbers reports 0 or UINT64_MAX
+
+
+class TakenByOwnThread(CallbackGroup):
+    """A callback group whose subscriptions and guard conditions executors leave alone (a thread of the node
+    waits on them and takes their messages: :class:`CameraInbox`); its other entities (the subscriptions'
+    QoS event handlers) run in the executor as in a reentrant group."""
+
+    def can_execute(self, entity: Any) -> bool:
+        return not isinstance(entity, (Subscription, GuardCondition))
+
+    def beginning_execution(self, entity: Any) -> bool:
+        return self.can_execute(entity)
+
+    def ending_execution(self, entity: Any) -> None:
+        pass
+
+
+@dataclass
+class Taken:
+    """What one :meth:`CameraInbox.wait` took.
+
+    Attributes:
+        image: the newest image message (``Image`` or ``CompressedImage``).
+        camera_info: the newest ``CameraInfo`` since the last take, or None when none came meanwhile.
+        missed: images its publishers sent since the last one taken from them that the node never processed
+            (replaced in DDS's one-message queue, or lost on the way), from the gaps in each publisher's
+            sequence numbers (0 with an rmw that does not number them).
+    """
+
+    image: Any
+    camera_info: Any
+    missed: int
+
+
+class CameraInbox:
+    """Waits in the calling thread for the next image of ``image`` and takes it with ``camera_info``'s newest.
+
+    Both inputs must subscribe in ``callback_group`` (so that no executor takes their messages) with history
+    depth 1; either may replace its subscription at any time (``input_qos auto``): call :meth:`wake` then,
+    and the next wait uses the new one. One thread waits; :meth:`wake` may come from any thread.
+
+    Args:
+        node: the node the inputs subscribe on.
+        image, camera_info: the camera's inputs.
+        callback_group: the inputs' callback group.
+    """
+
+    def __init__(
+        self, node: Node, image: InputSubscription, camera_info: InputSubscription, callback_group: TakenByOwnThread
+    ):
+        self._node, self._image, self._camera_info = node, image, camera_info
+        self._wake = node.create_guard_condition(lambda: None, callback_group=callback_group)
+        self._last_sequence: dict[bytes, int] = {}  # per publisher (gid), of the last image taken from it
+
+    def wake(self) -> None:
+        """End the current :meth:`wait` now (it returns None); safe from any thread."""
+        self._wake.trigger()
+
+    def destroy(self) -> None:
+        """Destroy the wake-up guard condition (not the inputs); no wait may run any more."""
+        self._node.destroy_guard_condition(self._wake)
+
+    def wait(self, timeout_s: float) -> Taken | None:
+        """The next image (with the newest camera_info and the images missed before it), or None after
+        ``timeout_s`` seconds, on :meth:`wake`, or while the image input has no subscription."""
+        subscription = self._image.subscription  # the executor thread may replace it meanwhile
+        with ExitStack() as held:  # a handle in use is not destroyed under the wait: rclpy defers that
+            try:
+                held.enter_context(self._node.context.handle)
+                held.enter_context(self._wake.handle)
+                if subscription is not None:
+                    held.enter_context(subscription.handle)
+            except InvalidHandle:  # destroyed meanwhile: the caller waits again, with what replaced it
+                return None
+            wait_set = _rclpy.WaitSet(int(subscription is not None), 1, 0, 0, 0, 0, self._node.context.handle)
+            wait_set.clear_entities()
+            wait_set.add_guard_condition(self._wake.handle)
+            if subscription is not None:
+                wait_set.add_subscription(subscription.handle)
+            wait_set.wait(int(timeout_s * 1e9))
+            if subscription is None or subscription.handle.pointer not in wait_set.get_ready_entities("subscription"):
+                return None
+            image, missed = self._take_images(subscription)
+        if image is None:  # ready, but nothing to take (rmw may wake without a message)
+            return None
+        return Taken(image, self._take_newest(self._camera_info.subscription), missed)
+
+    def _take_images(self, subscription: Subscription) -> tuple[Any, int]:
+        """(The newest message waiting, the images missed before it); the handle is held by the caller."""
+        newest, missed = None, 0
+        while (taken := subscription.handle.take_message(subscription.msg_type, False)) is not None:
+            missed += newest is not None
+            newest, info = taken
+            missed += self._gap(info)
+        return newest, missed
+
+    def _gap(self, info: dict[str, Any]) -> int:
+        """Messages of this message's publisher between the last one taken from it and this one."""
+        sequence, gid = info.get("publication_sequence_number"), info.get("publisher_gid")
+        if not isinstance(sequence, int) or not 0 < sequence < _MAX_SEQUENCE or not isinstance(gid, dict):
+            return 0
+        key = bytes(gid.get("data", b""))
+        last = self._last_sequence.get(key)
+        self._last_sequence[key] = sequence
+        return sequence - last - 1 if last is not None and sequence > last else 0
+
+    @staticmethod
+    def _take_newest(subscription: Subscription | None) -> Any:
+        """The newest message waiting on ``subscription`` (None when none, or when it was destroyed meanwhile)."""
+        if subscription is None:
+            return None
+        newest = None
+        try:
+            with subscription.handle:
+                while (taken := subscription.handle.take_message(subscription.msg_type, False)) is not None:
+                    newest = taken[0]
+        except InvalidHandle:
+            return None
+        return newest
