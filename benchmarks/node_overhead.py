@@ -16,6 +16,8 @@
     as a fraction of the engine's reference time. Target: at most 10%.
   - latency: image stamp (set when published) -> depth received here, median and p90, at 5 Hz; with how many
     of the images sent came back as depth (an image lost by DDS on the way gives none).
+  - CPU: the node process's CPU time (all its threads: executor, inference, ONNX Runtime's, DDS's) while
+    the camera publishes at 30 Hz, as a share of one core and per frame (Linux: from /proc).
   - throughput: the camera publishes at 1.5x the engine's rate (``--camera-rate``); depth/image messages
     received per second vs the engine's rate. Target: at least 0.9x. The node's inference and overhead times over its
     last 100 frames of this phase are printed too (a busy node runs with warm caches; at 5 Hz every frame
@@ -66,6 +68,12 @@ def engine_reference_ms(model: Path, threads: int, iterations: int) -> float:
     inputs = example_inputs(engine.metadata, np.random.default_rng(0))
     ((latency, _),) = measure_engines([engine], inputs, iterations, warmup=10)
     return latency.median_ms
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) the process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_node(model: Path, threads: int, input_qos: str) -> subprocess.Popen:
@@ -178,6 +186,10 @@ def main() -> None:
         processing, inference = float(diagnostics["processing_median_ms"]), float(diagnostics["inference_median_ms"])
         overhead = processing - inference
 
+        cpu_before = process_cpu_s(node.pid)
+        cpu_frames = camera.run(30.0, args.seconds)
+        cpu_s = process_cpu_s(node.pid) - cpu_before
+
         receiver.reset()
         rate = args.camera_rate * 1000.0 / reference_before
         offered = camera.run(rate, args.seconds) / args.seconds
@@ -201,6 +213,10 @@ def main() -> None:
             "engine alone (reference)",
             f"{reference:7.2f} ms/frame ({engine_rate:.0f} fps; {reference_before:.2f} before the node, "
             f"{reference_after:.2f} after)",
+        ),
+        (
+            "node CPU, camera at 30 Hz",
+            f"{cpu_s / args.seconds:7.0%} of a core = {cpu_s / cpu_frames * 1e3:.1f} ms per frame",
         ),
         ("node: inference in the node", f"{inference:7.2f} ms/frame"),
         ("node: inference thread per frame", f"{processing:7.2f} ms/frame"),

@@ -210,9 +210,9 @@ class DepthNode(LifecycleNode):
         message = CompressedImage if self.params["image_transport"] == "compressed" else Image
         camera = {"callback_group": self._camera_group, "on_resubscribe": self._wake_inference}
         image_topic = self._image_topic()
-        self._image_input = InputSubscription(self, message, image_topic, _taken_elsewhere, input_qos, **camera)
+        self._image_input = InputSubscription(self, message, image_topic, self._taken_by_executor, input_qos, **camera)
         self._camera_info_input = InputSubscription(
-            self, CameraInfo, "camera_info", _taken_elsewhere, input_qos, **camera
+            self, CameraInfo, "camera_info", self._taken_by_executor, input_qos, **camera
         )
         self._inbox = CameraInbox(self, self._image_input, self._camera_info_input, self._camera_group)
         self._activated = [self.create_timer(float(self.params["diagnostics_period"]), self._report)]
@@ -373,6 +373,17 @@ class DepthNode(LifecycleNode):
                 input_.follow()
 
     # -------------------------------------------------------------------------------------------- callbacks
+    def _taken_by_executor(self, msg: Any) -> None:
+        """The callback of the camera's subscriptions, which rclpy's executors never call (their callback group is
+        :class:`~depth_ros.ros.camera_inbox.TakenByOwnThread`); an executor that ignores callback groups would
+        take the images from the inference thread."""
+        self.log(
+            "error",
+            "camera taken by the executor",
+            f"the executor spinning {self.get_name()} took a {type(msg).__name__} of the camera, which this node's "
+            "inference thread takes itself: spin it with rclpy's SingleThreadedExecutor or MultiThreadedExecutor",
+        )
+
     def _update_camera(self, msg: CameraInfo) -> None:
         try:
             self._camera = camera_from_info(msg)
@@ -483,11 +494,6 @@ class DepthNode(LifecycleNode):
         if self._colored_pub.get_subscription_count():
             colours = colour_depth(result.depth, float(self.params["colored_max_depth"]))
             self._colored_pub.publish(rgb_image_message(colours, header))
-
-
-def _taken_elsewhere(msg: Any) -> None:
-    """The callback of the camera's subscriptions, which executors never call (:class:`TakenByOwnThread`)."""
-    raise AssertionError("an executor took a message of the camera: CameraInbox takes them")
 
 
 def _header_now(node: Node) -> Any:

@@ -1,0 +1,73 @@
+"""CameraInbox over real rclpy and DDS: the thread that waits takes the newest image with the newest camera_info,
+counts the images it missed per publisher, and the executor spinning the node never takes them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from ros_graph import RosGraph, wait_for
+from sensor_msgs.msg import CameraInfo, Image
+
+from depth_ros.ros.camera_inbox import CameraInbox, TakenByOwnThread
+from depth_ros.ros.input_subscription import InputSubscription
+
+pytestmark = pytest.mark.ros
+
+
+@pytest.fixture(scope="module")
+def graph():
+    graph = RosGraph()
+    yield graph
+    graph.close()
+
+
+def test_the_newest_image_comes_with_the_newest_camera_info_and_the_missed_ones_counted(graph) -> None:
+    from rclpy.node import Node
+
+    node = graph.add(Node("inbox_test", context=graph.context))
+    group, executor_took = TakenByOwnThread(), []
+    inputs = [
+        InputSubscription(node, kind, topic, executor_took.append, "reliable", callback_group=group)
+        for kind, topic in ((Image, "/inbox/image"), (CameraInfo, "/inbox/info"))
+    ]
+    inbox = CameraInbox(node, *inputs, callback_group=group)
+    first, second = graph.publisher(Image, "/inbox/image"), graph.publisher(Image, "/inbox/image")
+    info = graph.publisher(CameraInfo, "/inbox/info")
+    assert wait_for(lambda: first.get_subscription_count() and second.get_subscription_count(), 20.0)
+    assert wait_for(lambda: info.get_subscription_count(), 20.0)
+
+    def send(publisher, *heights: int) -> None:
+        for height in heights:
+            publisher.publish(Image(height=height))
+        time.sleep(0.3)  # all delivered: DDS keeps the newest only
+
+    start = time.monotonic()
+    assert inbox.wait(timeout_s=0.3) is None and time.monotonic() - start >= 0.25  # nothing sent yet
+
+    info.publish(CameraInfo(width=1))
+    info.publish(CameraInfo(width=2))
+    send(first, 1)
+    taken = inbox.wait(timeout_s=5.0)
+    assert taken is not None and (taken.image.height, taken.camera_info.width, taken.missed) == (1, 2, 0)
+
+    send(first, 2, 3, 4, 5, 6)  # 2-5 replaced before they were taken
+    taken = inbox.wait(timeout_s=5.0)
+    assert taken is not None and (taken.image.height, taken.camera_info, taken.missed) == (6, None, 4)
+
+    send(second, 100)  # a new publisher: nothing known of what it sent before
+    taken = inbox.wait(timeout_s=5.0)
+    assert taken is not None and (taken.image.height, taken.missed) == (100, 0)
+    send(first, 7, 8)  # the first publisher's count goes on from 6
+    taken = inbox.wait(timeout_s=5.0)
+    assert taken is not None and (taken.image.height, taken.missed) == (8, 1)
+
+    start = time.monotonic()
+    inbox.wake()
+    assert inbox.wait(timeout_s=5.0) is None and time.monotonic() - start < 1.0
+    time.sleep(0.3)
+    assert executor_took == []  # the executor spinning the node never took the camera's messages
+    inbox.destroy()
+    for input_ in inputs:
+        input_.destroy()
+    graph.remove(node)
