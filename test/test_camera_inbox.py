@@ -28,7 +28,7 @@ def test_the_newest_image_comes_with_the_newest_camera_info_and_the_missed_ones_
     node = graph.add(Node("inbox_test", context=graph.context))
     group, executor_took = TakenByOwnThread(), []
     inputs = [
-        InputSubscription(node, kind, topic, executor_took.append, "reliable", callback_group=group)
+        InputSubscription(node, kind, topic, executor_took.append, "reliable", callback_group=group, qos_events=False)
         for kind, topic in ((Image, "/inbox/image"), (CameraInfo, "/inbox/info"))
     ]
     inbox = CameraInbox(node, *inputs, callback_group=group)

@@ -7,7 +7,8 @@ from collections import deque
 
 import pytest
 
-from depth_ros.ros.statistics import _rate
+from depth_ros.ros.diagnostics import depth_status
+from depth_ros.ros.statistics import Snapshot, _rate
 
 
 def arrivals(*bursts: tuple[int, float, float]) -> deque[tuple[float, int]]:
@@ -41,3 +42,18 @@ def test_frames_counted_in_batches_count_in_the_rate() -> None:
 def test_no_rate_without_two_events_or_after_2_s_of_silence() -> None:
     assert _rate(deque([(time.monotonic(), 1)])) == 0.0
     assert _rate(deque([(time.monotonic() - 3.0, 1), (time.monotonic() - 2.5, 2)])) == 0.0
+
+
+def test_a_frame_slower_than_the_report_period_is_not_reported_as_no_input() -> None:
+    """Frames count as received when the inference thread takes them: a report during a long inference sees
+    none new, which is not a camera gone silent (that stays a warning)."""
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    def report(received: int, finished: int) -> DiagnosticStatus:
+        counts = Snapshot(received=received, published=finished, finished=finished)
+        return depth_status("n", "n", "engine", "/image, reliable", counts, counts)  # nothing new since the last
+
+    silent = report(received=5, finished=5)
+    assert silent.level == DiagnosticStatus.WARN and silent.message == "no images received (/image, reliable)"
+    inferring = report(received=6, finished=5)
+    assert inferring.level == DiagnosticStatus.OK and "inferring a frame" in inferring.message

@@ -208,7 +208,7 @@ class DepthNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         input_qos = str(self.params["input_qos"])
         message = CompressedImage if self.params["image_transport"] == "compressed" else Image
-        camera = {"callback_group": self._camera_group, "on_resubscribe": self._wake_inference}
+        camera = {"callback_group": self._camera_group, "qos_events": False, "on_resubscribe": self._wake_inference}
         image_topic = self._image_topic()
         self._image_input = InputSubscription(self, message, image_topic, self._taken_by_executor, input_qos, **camera)
         self._camera_info_input = InputSubscription(
@@ -411,15 +411,14 @@ class DepthNode(LifecycleNode):
         while not stopping.is_set():
             try:
                 taken = inbox.wait(timeout_s=0.2)
+                if taken is not None and not stopping.is_set():
+                    self._take(taken)
             except Exception as error:  # rclpy's errors once the context shuts down (Ctrl-C), or a bug
                 if not self.context.ok() or stopping.is_set():
                     return
                 detail = f"{error}\n{traceback.format_exc()}"
-                self.log("error", "internal error", f"internal error waiting for images (please report): {detail}")
+                self.log("error", "internal error", f"internal error taking images (please report): {detail}")
                 stopping.wait(0.2)
-                continue
-            if taken is not None and not stopping.is_set():
-                self._take(taken)
 
     def _take(self, taken: Taken) -> None:
         if taken.camera_info is not None:

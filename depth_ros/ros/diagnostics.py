@@ -1,7 +1,8 @@
 """``diagnostic_msgs/DiagnosticStatus`` of a depth node, from its :class:`~depth_ros.ros.statistics.Snapshot`.
 
-Levels: OK while depth goes out; WARN when frames arrive but none is published (skipped: no camera_info,
-no pose, no keyframe yet) or nothing arrives at all; ERROR when frames fail (bad encodings, errors).
+Levels: OK while depth goes out (or one frame takes longer than a report period); WARN when frames arrive
+but none is published (skipped: no camera_info, no pose, no keyframe yet) or nothing arrives at all; ERROR
+when frames fail (bad encodings, errors).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ def depth_status(
     failed = sum(snapshot.failed.values()) - sum(previous.failed.values())
     if failed and not published:
         level, message = DiagnosticStatus.ERROR, f"{failed} frames failed: {_top(snapshot.failed)}"
+    elif received == 0 and snapshot.received > snapshot.finished:  # frames count as received once taken
+        level, message = DiagnosticStatus.OK, "inferring a frame taken before this report (a slow model)"
     elif received == 0:
         level, message = DiagnosticStatus.WARN, f"no images received ({image_input})"
     elif published == 0:

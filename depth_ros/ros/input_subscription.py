@@ -6,12 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from rclpy.callback_groups import CallbackGroup
-from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.node import Node
 from rclpy.qos import ReliabilityPolicy
 from rclpy.topic_endpoint_info import TopicEndpointInfo
 
 from depth_ros.ros.qos import publishers_reliability, qos_profile, reliability_in_words
+
+try:
+    from rclpy.event_handler import SubscriptionEventCallbacks
+except ImportError:  # Humble: the same class in its older module
+    from rclpy.qos_event import SubscriptionEventCallbacks  # type: ignore[no-redef]
 
 
 class InputSubscription:
@@ -21,8 +25,8 @@ class InputSubscription:
     has a publisher, with the reliability :func:`~depth_ros.ros.qos.publishers_reliability` picks for its
     publishers, and :meth:`follow` (called on a timer by the node) subscribes again when they change it.
     With ``reliable``, :meth:`follow` counts the best-effort publishers, which such a subscription never
-    hears from, and warns when there are more of them (rclpy's own incompatible-QoS warning, a QoS event,
-    is off when ``callback_group`` is given: see :mod:`depth_ros.ros.camera_inbox`).
+    hears from, and warns when there are more of them (also when rclpy's own incompatible-QoS warning, a QoS
+    event, is off: ``qos_events=False``).
 
     Args:
         node: the node that owns the subscription.
@@ -33,6 +37,8 @@ class InputSubscription:
         input_qos: ``auto``, ``sensor_data`` or ``reliable``.
         depth: messages kept (history depth).
         callback_group: the subscription's callback group (None: the node's default).
+        qos_events: give the subscription rclpy's default QoS event handlers (its incompatible-QoS warning);
+            False for subscriptions that no executor takes (see :mod:`depth_ros.ros.camera_inbox`).
         on_resubscribe: called after :meth:`follow` made a subscription (the first one or a replacement).
 
     Attributes:
@@ -51,11 +57,12 @@ class InputSubscription:
         input_qos: str,
         depth: int = 1,
         callback_group: CallbackGroup | None = None,
+        qos_events: bool = True,
         on_resubscribe: Callable[[], None] | None = None,
     ):
         self._node, self._message_type, self._callback = node, message_type, callback
         self._setting, self._depth = input_qos, depth
-        self._callback_group, self._on_resubscribe = callback_group, on_resubscribe
+        self._callback_group, self._qos_events, self._on_resubscribe = callback_group, qos_events, on_resubscribe
         self._name = topic  # as given: create_subscription resolves it (remaps once; the resolved name again
         self.topic = node.resolve_topic_name(topic)  # would meet a second rule, -r /a:=/b after -r image:=/a)
         self.subscription: Any = None
@@ -78,7 +85,7 @@ class InputSubscription:
             self._callback,
             qos_profile(wanted, self._depth),
             callback_group=self._callback_group,
-            event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=self._callback_group is None),
+            event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=self._qos_events),
         )
         self.reliability = wanted
         if self._on_resubscribe is not None:

@@ -33,8 +33,8 @@ from depth_ros.geometry import matrix_to_quaternion
 from depth_ros.pipeline.mono import MonoSettings
 from depth_ros.ros.waiting import wait_until
 
-DROPPED = "dropped by the node (a newer image replaced it: latest frame wins)"
-NOT_RECEIVED = "dropped before the node took it (its input queue keeps only the newest image)"
+DROPPED = "dropped: a newer image replaced it while the node was busy (latest frame wins), or lost on the way"
+NOT_RECEIVED = "not counted by the node (lost on the way, or replaced where the middleware does not number messages)"
 
 
 @dataclass
@@ -173,7 +173,7 @@ def live_replay(
         bar.close()
         time.sleep(0.3)  # the last images in flight
         for node in nodes.values():
-            wait_until(lambda node=node: _all_finished(node), 60.0)
+            _wait_settled(node, len(published_at), 60.0)
         time.sleep(0.3)  # the last outputs in flight
     finally:
         for node in nodes.values():
@@ -200,9 +200,20 @@ def live_replay(
     return list(runs.values())
 
 
-def _all_finished(node: Any) -> bool:
-    received, finished = node.stats.progress()
-    return finished >= received
+def _wait_settled(node: Any, images: int, timeout_s: float) -> None:
+    """Wait until ``node`` has dealt with all ``images`` sent: counted them (taken, or missed by sequence
+    number) and finished those it took; or, where the middleware does not number messages (so missed ones
+    are never counted), until it has finished what it took and counted nothing more for 2 s."""
+    deadline, progress, changed = time.monotonic() + timeout_s, None, time.monotonic()
+    while time.monotonic() < deadline:
+        received, finished = node.stats.progress()
+        if finished >= received >= images:
+            return
+        if (received, finished) != progress:
+            progress, changed = (received, finished), time.monotonic()
+        elif finished >= received and time.monotonic() - changed > 2.0:
+            return
+        time.sleep(0.005)
 
 
 def _connected(nodes: dict[str, Any], timeout_s: float) -> bool:
