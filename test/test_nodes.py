@@ -288,6 +288,54 @@ def test_mono_node_survives_bad_input_and_recovers(graph, corridor) -> None:
     graph.remove(node)
 
 
+class _GpuLikeMonoNode(MonoDepthNode):
+    """The mono node with 40 ms added to each inference and to each frame's publishing, both spent waiting
+    (as on a GPU and on a slow link: no CPU, the GIL released)."""
+
+    def estimate(self, rgb, camera, stamp, frame_id):
+        time.sleep(0.04)
+        return super().estimate(rgb, camera, stamp, frame_id)
+
+    def _publish(self, result, header) -> None:
+        time.sleep(0.04)
+        super()._publish(result, header)
+
+
+def test_publishing_a_frame_overlaps_the_next_inference(graph, corridor) -> None:
+    """Inference and publishing run on threads of their own, so a camera faster than both gets depth at the
+    rate of the slower one (about 1 / 40 ms here), not of their sum (1 / 80 ms, as one thread would)."""
+    topics = {"image": "/overlap/in/image", "camera_info": "/overlap/in/camera_info"}
+    node = graph.add(_GpuLikeMonoNode(context=graph.context, namespace="overlap", cli_args=remaps(**topics)))
+    images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])
+    arrivals: list[float] = []
+    graph.probe.create_subscription(
+        Image, "/overlap/depth/image", lambda _: arrivals.append(time.monotonic()), qos_profile("reliable", 10)
+    )
+    assert wait_for(lambda: images.get_subscription_count() and infos.get_subscription_count(), 20.0)
+    frame, now = corridor.frame(5), graph.probe.get_clock().now().nanoseconds
+    infos.publish(camera_info_message(frame.camera, _header(now)))
+    time.sleep(0.3)
+    start = time.monotonic()
+    for i in range(300):  # 3 s at 100 Hz
+        images.publish(_image(frame.rgb, now + i))
+        time.sleep(max(0.0, start + (i + 1) * 0.01 - time.monotonic()))
+    settle(node)
+    graph.remove(node)
+    steady = [t for t in arrivals if start + 0.5 < t < start + 3.0]
+    rate = (len(steady) - 1) / (steady[-1] - steady[0])
+    assert rate > 16.0, f"{rate:.1f} depth images per second (one thread: at most 12.5)"
+
+
+def _image_inputs(diagnostics: list[DiagnosticArray], node: str) -> list[str]:
+    """The ``image_input`` value of each /diagnostics status of ``node`` (its fully qualified name) so far."""
+    return [
+        {v.key: v.value for v in status.values}["image_input"]
+        for array in list(diagnostics)
+        for status in array.status
+        if status.name.startswith(node)
+    ]
+
+
 def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
     """input_qos auto: no image subscription before a publisher exists; reliable for reliable publishers, so
     that 640x480 images from another process (over the ~0.5 MB above which best effort loses nearly all of them
@@ -338,12 +386,7 @@ def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
     assert wait_for(lambda: subscribed() == [ReliabilityPolicy.RELIABLE], 10.0), subscribed()
     assert node.stats.snapshot().failed == {}
     graph.remove(node)
-    reported = [
-        {v.key: v.value for v in status.values}["image_input"]
-        for array in diagnostics
-        for status in array.status
-        if status.name.startswith("/qos/mono_depth_node")
-    ]
+    reported = _image_inputs(diagnostics, "/qos/mono_depth_node")
     assert reported[0] == f"{topic}, not subscribed: no publisher yet (input_qos auto)"
     assert {f"{topic}, reliable", f"{topic}, best effort"} <= set(reported)
 
@@ -364,12 +407,7 @@ def test_reliable_input_qos_reports_the_best_effort_publishers_it_cannot_hear(gr
     )
 
     def image_input() -> str:
-        reported = [
-            {v.key: v.value for v in status.values}["image_input"]
-            for array in list(diagnostics)
-            for status in array.status
-            if status.name.startswith("/unheard/mono_depth_node")
-        ]
+        reported = _image_inputs(diagnostics, "/unheard/mono_depth_node")
         return reported[-1] if reported else ""
 
     assert wait_for(lambda: image_input() == f"{topic}, reliable", 10.0), image_input()

@@ -15,10 +15,12 @@ Topics (relative names, so namespaces and remapping work):
   Points and the preview are computed only while someone subscribes to them.
 * ``/diagnostics`` (``diagnostic_msgs/DiagnosticArray``): rates, latency, drops, skips and failures.
 
-Threading: one inference thread waits for the newest image itself and takes it with the newest camera_info
+Threading: an inference thread waits for the newest image itself and takes it with the newest camera_info
 (:class:`~depth_ros.ros.camera_inbox.CameraInbox`: the executor never handles the camera's messages, which
-at camera rate cost more Python than the rest of a frame), converts it, runs the pipeline and publishes;
-frames that come while it is busy are replaced by newer ones (the latest frame wins) and counted as
+at camera rate cost more Python than the rest of a frame), converts it and runs the pipeline; a publishing
+thread builds and publishes its outputs meanwhile, while the next frame infers (with an engine on a GPU,
+or any engine that leaves a core free, the two overlap; one result waits at most, so neither runs ahead).
+Frames that come while inference is busy are replaced by newer ones (the latest frame wins) and counted as
 dropped. The executor thread serves everything else (odometry, timers, lifecycle and parameter services),
 so its callbacks never wait for inference. A frame without output is
 *skipped* (no camera_info yet, no pose, no keyframe: see :class:`~depth_ros.pipeline.frame.FrameSkipped`)
@@ -28,9 +30,11 @@ keeps running.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -159,7 +163,7 @@ class DepthNode(LifecycleNode):
         self._camera_group = TakenByOwnThread()  # the camera's subscriptions: taken by the inference thread
         self._inbox: CameraInbox | None = None  # made by activate
         self._stopping = threading.Event()  # of the current activation's inference thread
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []  # the inference and publishing threads of the last activation
         self._configured: list[Any] = []  # what configure created, destroyed by cleanup
         self._activated: list[Any] = []  # what activate created, destroyed by deactivate
         self._image_input: InputSubscription | None = None  # made by activate
@@ -220,10 +224,16 @@ class DepthNode(LifecycleNode):
             self.get_logger().info(f"waiting for a publisher on {self._image_input.topic} (input_qos auto)")
         self._activated.append(self.create_timer(0.5, self._follow_publishers))
         self._stopping = threading.Event()
-        self._worker = threading.Thread(
-            target=self._work, args=(self._inbox, self._stopping), name=f"{self.get_name()} inference", daemon=True
-        )
-        self._worker.start()
+        results: queue.Queue[_Estimated | None] = queue.Queue(maxsize=1)
+        name = self.get_name()
+        self._threads = [
+            threading.Thread(
+                target=self._work, args=(self._inbox, results, self._stopping), name=f"{name} inference", daemon=True
+            ),
+            threading.Thread(target=self._publish_results, args=(results,), name=f"{name} publishing", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
         return TransitionCallbackReturn.SUCCESS
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -242,15 +252,22 @@ class DepthNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _last_frame_finished(self, transition: str) -> bool:
-        """Wait up to 10 s for a frame the last deactivate left in inference; False (logged) if it still runs."""
-        if self._worker is not None:
-            self._worker.join(timeout=10.0)
-            if self._worker.is_alive():
-                still = "a frame from before the last deactivate is still running"
-                self.get_logger().error(f"{transition} failed: {still}")
-                return False
-            self._worker = None
+        """Wait up to 10 s for a frame the last deactivate left in inference or publishing; False (logged) if it
+        still runs."""
+        if not self._join_threads():
+            still = "a frame from before the last deactivate is still running"
+            self.get_logger().error(f"{transition} failed: {still}")
+            return False
         return True
+
+    def _join_threads(self, timeout_s: float = 10.0) -> bool:
+        """Wait (together at most ``timeout_s``) for the last activation's threads to end; True once they have
+        (those still running are kept: the next activate or cleanup waits for them)."""
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:  # inference first: it hands its last frame to the publishing thread
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._threads = [thread for thread in self._threads if thread.is_alive()]
+        return not self._threads
 
     def _unconfigure(self) -> None:
         """Undo configure: destroy what it created and release the engine."""
@@ -262,10 +279,7 @@ class DepthNode(LifecycleNode):
         """Stop taking images (the frame being inferred is still published) and the diagnostics."""
         self._stopping.set()
         self._wake_inference()
-        if self._worker is not None:
-            self._worker.join(timeout=10.0)
-            if not self._worker.is_alive():  # else kept: activate waits for it
-                self._worker = None
+        self._join_threads()
         self._destroy(self._activated)
         for input_ in (self._image_input, self._camera_info_input):
             if input_ is not None:
@@ -405,51 +419,71 @@ class DepthNode(LifecycleNode):
         self._diagnostics_pub.publish(DiagnosticArray(header=_header_now(self), status=[status]))
 
     # -------------------------------------------------------------------------------------------- inference thread
-    def _work(self, inbox: CameraInbox, stopping: threading.Event) -> None:
-        """The inference thread of one activation (``inbox`` and ``stopping`` are its own): until ``stopping``
-        is set, take the newest image and process it."""
-        while not stopping.is_set():
-            try:
-                taken = inbox.wait(timeout_s=0.2)
-                if taken is not None and not stopping.is_set():
-                    self._take(taken)
-            except Exception as error:  # rclpy's errors once the context shuts down (Ctrl-C), or a bug
-                if not self.context.ok() or stopping.is_set():
-                    return
-                detail = f"{error}\n{traceback.format_exc()}"
-                self.log("error", "internal error", f"internal error taking images (please report): {detail}")
-                stopping.wait(0.2)
+    def _work(self, inbox: CameraInbox, results: queue.Queue[_Estimated | None], stopping: threading.Event) -> None:
+        """The inference thread of one activation (its own ``inbox``, ``results`` and ``stopping``): until
+        ``stopping`` is set, take the newest image, estimate its depth and hand it to the publishing thread;
+        then tell that thread to end, once it has published what it was given."""
+        try:
+            while not stopping.is_set():
+                try:
+                    taken = inbox.wait(timeout_s=0.2)
+                    if taken is not None and not stopping.is_set():
+                        self._take(taken, results)
+                except Exception as error:  # rclpy's errors once the context shuts down (Ctrl-C), or a bug
+                    if not self.context.ok() or stopping.is_set():
+                        return
+                    detail = f"{error}\n{traceback.format_exc()}"
+                    self.log("error", "internal error", f"internal error taking images (please report): {detail}")
+                    stopping.wait(0.2)
+        finally:
+            results.put(None)
 
-    def _take(self, taken: Taken) -> None:
+    def _take(self, taken: Taken, results: queue.Queue[_Estimated | None]) -> None:
         if taken.camera_info is not None:
             self._update_camera(taken.camera_info)
         self.stats.received(taken.missed)
-        self._process(taken.image)
+        estimated = self._estimate(taken.image)
+        if estimated is not None:
+            results.put(estimated)  # waits while the publishing thread still has the previous one
 
-    def _process(self, msg: Image | CompressedImage) -> None:
+    def _publish_results(self, results: queue.Queue[_Estimated | None]) -> None:
+        """The publishing thread of one activation: publish each estimate until the inference thread ends."""
+        while (estimated := results.get()) is not None:
+            header = estimated.msg.header
+            started = time.monotonic()
+            try:
+                self._publish(estimated.result, header)
+            except Exception as error:  # a bug must not stop the node: report it and go on with the next frame
+                if self.context.ok():  # else shutting down (Ctrl-C): publishing fails, and that is no error
+                    self.stats.failed("internal error")
+                    detail = f"{error}\n{traceback.format_exc()}"
+                    self.log("error", "internal error", f"internal error publishing (please report): {detail}")
+                continue
+            latency = (self.get_clock().now().nanoseconds - stamp_ns(header.stamp)) * 1e-9
+            processing = estimated.processing_s + time.monotonic() - started
+            self.stats.published(latency, processing, estimated.result.timings.get("inference", float("nan")))
+
+    def _estimate(self, msg: Image | CompressedImage) -> _Estimated | None:
+        """The depth of one image; None (counted and logged) when the frame is skipped or fails."""
         started = time.monotonic()
         try:
             result = self.estimate(
                 self._rgb(msg), self._current_camera(), stamp_ns(msg.header.stamp), msg.header.frame_id
             )
-            self._publish(result, msg.header)
         except FrameSkipped as skip:
             self.stats.skipped(skip.reason)
             self.log("warning", skip.reason, f"no depth for this image: {skip}")
-            return
+            return None
         except DepthRosError as error:
             reason = type(error).__name__
             self.stats.failed(reason)
             self.log("error", reason, f"image refused: {error}")
-            return
+            return None
         except Exception as error:  # a bug must not stop the node: report it and go on with the next frame
-            if not self.context.ok():  # shutting down (Ctrl-C): publishing fails, and that is no error
-                return
             self.stats.failed("internal error")
             self.log("error", "internal error", f"internal error (please report): {error}\n{traceback.format_exc()}")
-            return
-        latency = (self.get_clock().now().nanoseconds - stamp_ns(msg.header.stamp)) * 1e-9
-        self.stats.published(latency, time.monotonic() - started, result.timings.get("inference", float("nan")))
+            return None
+        return _Estimated(msg, result, time.monotonic() - started)
 
     def _current_camera(self) -> PinholeCamera:
         camera = self._camera
@@ -493,6 +527,15 @@ class DepthNode(LifecycleNode):
         if self._colored_pub.get_subscription_count():
             colours = colour_depth(result.depth, float(self.params["colored_max_depth"]))
             self._colored_pub.publish(rgb_image_message(colours, header))
+
+
+@dataclass
+class _Estimated:
+    """A frame's depth on its way from the inference thread to the publishing thread."""
+
+    msg: Image | CompressedImage  # the input (its header goes on every output)
+    result: DepthResult
+    processing_s: float  # the inference thread's time on it: conversion and the pipeline
 
 
 def _header_now(node: Node) -> Any:

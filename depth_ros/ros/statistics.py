@@ -25,8 +25,8 @@ class Snapshot:
         rejected: other input messages refused since start (e.g. ``odometry`` with NaN), by topic.
         input_hz, output_hz: frames per second over the window.
         latency_ms: (median, p90) image stamp -> depth published, milliseconds (NaN without output).
-        processing_ms: (median, p90) of the inference thread's time per frame (conversions, pipeline, publishing),
-            milliseconds: minus ``inference_ms``, the node's own overhead.
+        processing_ms: (median, p90) of the time the inference and publishing threads spent per frame
+            (conversions, pipeline, publishing), milliseconds: minus ``inference_ms``, the node's own overhead.
         inference_ms: median engine time, milliseconds.
     """
 
@@ -85,7 +85,7 @@ class NodeStatistics:
             self._input_times.append((time.monotonic(), self._received))
 
     def published(self, latency_s: float, processing_s: float, inference_s: float) -> None:
-        """Depth went out: stamp-to-publish latency, the inference thread's time and the engine's time, seconds."""
+        """Depth went out: stamp-to-publish latency, the node's time on the frame and the engine's, seconds."""
         with self._lock:
             self._published += 1
             self._finished += 1
