@@ -24,6 +24,7 @@ pytest.importorskip("rclpy", reason="rclpy is not installed (no ROS 2 and no ROS
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import ReliabilityPolicy
 from ros_graph import RosGraph, wait_for
@@ -290,20 +291,31 @@ def test_mono_node_survives_bad_input_and_recovers(graph, corridor) -> None:
 
 class _GpuLikeMonoNode(MonoDepthNode):
     """The mono node with 40 ms added to each inference and to each frame's publishing, both spent waiting
-    (as on a GPU and on a slow link: no CPU, the GIL released)."""
+    (as on a GPU and on a slow link: no CPU, the GIL released); records when each of the two ran."""
+
+    def __init__(self, **kwargs):
+        self.inferring: list[tuple[float, float]] = []
+        self.publishing: list[tuple[float, float]] = []
+        super().__init__(**kwargs)
 
     def estimate(self, rgb, camera, stamp, frame_id):
+        start = time.monotonic()
         time.sleep(0.04)
-        return super().estimate(rgb, camera, stamp, frame_id)
+        result = super().estimate(rgb, camera, stamp, frame_id)
+        self.inferring.append((start, time.monotonic()))
+        return result
 
     def _publish(self, result, header) -> None:
+        start = time.monotonic()
         time.sleep(0.04)
         super()._publish(result, header)
+        self.publishing.append((start, time.monotonic()))
 
 
 def test_publishing_a_frame_overlaps_the_next_inference(graph, corridor) -> None:
-    """Inference and publishing run on threads of their own, so a camera faster than both gets depth at the
-    rate of the slower one (about 1 / 40 ms here), not of their sum (1 / 80 ms, as one thread would)."""
+    """Inference and publishing run on threads of their own: while a frame's outputs are published, the next
+    frame infers, so a camera faster than both gets depth at the rate of the slower one (about 1 / 40 ms
+    here), not of their sum (1 / 80 ms, as one thread would)."""
     topics = {"image": "/overlap/in/image", "camera_info": "/overlap/in/camera_info"}
     node = graph.add(_GpuLikeMonoNode(context=graph.context, namespace="overlap", cli_args=remaps(**topics)))
     images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])
@@ -320,10 +332,31 @@ def test_publishing_a_frame_overlaps_the_next_inference(graph, corridor) -> None
         images.publish(_image(frame.rgb, now + i))
         time.sleep(max(0.0, start + (i + 1) * 0.01 - time.monotonic()))
     settle(node)
-    graph.remove(node)
+    assert node.stats.snapshot().failed == {} and len(node.publishing) >= 20
+    overlapping = [p for p in node.publishing if any(i[0] < p[1] and p[0] < i[1] for i in node.inferring)]
+    assert len(overlapping) >= len(node.publishing) // 2, f"{len(overlapping)} of {len(node.publishing)} overlap"
     steady = [t for t in arrivals if start + 0.5 < t < start + 3.0]
     rate = (len(steady) - 1) / (steady[-1] - steady[0])
-    assert rate > 16.0, f"{rate:.1f} depth images per second (one thread: at most 12.5)"
+    assert rate > 15.0, f"{rate:.1f} depth images per second (one thread: at most 12.5)"
+
+    # deactivated while one frame infers and one waits to be published: both still go out
+    for i in range(10):
+        images.publish(_image(frame.rgb, now + 1000 + i))
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+    snapshot = node.stats.snapshot()
+    assert snapshot.all_finished and snapshot.published == len(node.publishing) and snapshot.failed == {}
+    assert wait_for(lambda: len(arrivals) == snapshot.published, 10.0), (len(arrivals), snapshot)
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS and wait_for(
+        lambda: node.input_publishers() > 0, 20.0
+    )
+    for i in range(50):  # until the camera's publisher has matched the new subscription too
+        images.publish(_image(frame.rgb, now + 2000 + i))
+        if wait_for(lambda: len(arrivals) > snapshot.published, 0.2):
+            break
+    assert len(arrivals) > snapshot.published
+    graph.remove(node)
 
 
 def _image_inputs(diagnostics: list[DiagnosticArray], node: str) -> list[str]:

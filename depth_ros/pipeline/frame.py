@@ -39,7 +39,8 @@ class DepthResult:
         depth: (h, w) float32 metres along the optical axis at the network resolution; NaN = no estimate.
             Owned by the result (not an engine buffer).
         camera: intrinsics of ``depth`` (the input camera rescaled to ``w x h``).
-        rgb: (h, w, 3) uint8 RGB, the input image at the depth's resolution (for coloured points, previews).
+        rgb: (h, w, 3) uint8 RGB, the input image at the depth's resolution (for coloured points, previews);
+            the input array itself (e.g. a view of the image message) when it already had that size.
         scale: the factor that took the network's output to this depth (1.0 for metric models).
         timings: seconds spent per stage: ``preprocess``, ``inference``, ``postprocess``.
     """

@@ -1,4 +1,4 @@
-"""What both depth nodes share: parameters, inputs, the inference thread, outputs and diagnostics.
+"""What both depth nodes share: parameters, inputs, the inference and publishing threads, outputs, diagnostics.
 
 Topics (relative names, so namespaces and remapping work):
 
@@ -19,7 +19,8 @@ Threading: an inference thread waits for the newest image itself and takes it wi
 (:class:`~depth_ros.ros.camera_inbox.CameraInbox`: the executor never handles the camera's messages, which
 at camera rate cost more Python than the rest of a frame), converts it and runs the pipeline; a publishing
 thread builds and publishes its outputs meanwhile, while the next frame infers (with an engine on a GPU,
-or any engine that leaves a core free, the two overlap; one result waits at most, so neither runs ahead).
+or any engine that leaves a core free, the two overlap); one estimate waits for it at most: beyond that the
+inference thread waits too, rather than run further ahead of the outputs.
 Frames that come while inference is busy are replaced by newer ones (the latest frame wins) and counted as
 dropped. The executor thread serves everything else (odometry, timers, lifecycle and parameter services),
 so its callbacks never wait for inference. A frame without output is
@@ -137,8 +138,9 @@ class DepthNode(LifecycleNode):
     """Base of the depth nodes; a subclass sets :attr:`architecture` and implements :meth:`estimate`.
 
     A managed (lifecycle) node: *configure* opens the engine and creates the pipeline, its extra inputs and
-    the outputs; *activate* subscribes to the camera and starts the inference thread; *deactivate* stops
-    both (the engine stays loaded: activating again is instant); *cleanup* releases the engine and the
+    the outputs; *activate* subscribes to the camera and starts the inference and publishing threads;
+    *deactivate* stops them once the frames they hold are published (the engine stays loaded: activating
+    again is instant); *cleanup* releases the engine and the
     entities of configure. With ``autostart`` (the default) the node configures and activates itself at
     start, so ``ros2 run`` and ``depth-ros run`` need no lifecycle manager; a configure failure then stops
     it with the error (``depth-ros run`` prints it and exits with status 2). With ``autostart:=false`` it
@@ -444,24 +446,25 @@ class DepthNode(LifecycleNode):
         self.stats.received(taken.missed)
         estimated = self._estimate(taken.image)
         if estimated is not None:
-            results.put(estimated)  # waits while the publishing thread still has the previous one
+            results.put(estimated)  # waits while an earlier estimate still waits for the publishing thread
 
     def _publish_results(self, results: queue.Queue[_Estimated | None]) -> None:
         """The publishing thread of one activation: publish each estimate until the inference thread ends."""
         while (estimated := results.get()) is not None:
-            header = estimated.msg.header
-            started = time.monotonic()
-            try:
-                self._publish(estimated.result, header)
+            try:  # all of it: were this thread to end, the inference thread would wait for it for good
+                self._publish_estimated(estimated)
             except Exception as error:  # a bug must not stop the node: report it and go on with the next frame
                 if self.context.ok():  # else shutting down (Ctrl-C): publishing fails, and that is no error
                     self.stats.failed("internal error")
                     detail = f"{error}\n{traceback.format_exc()}"
                     self.log("error", "internal error", f"internal error publishing (please report): {detail}")
-                continue
-            latency = (self.get_clock().now().nanoseconds - stamp_ns(header.stamp)) * 1e-9
-            processing = estimated.processing_s + time.monotonic() - started
-            self.stats.published(latency, processing, estimated.result.timings.get("inference", float("nan")))
+
+    def _publish_estimated(self, estimated: _Estimated) -> None:
+        header, started = estimated.msg.header, time.monotonic()
+        self._publish(estimated.result, header)
+        latency = (self.get_clock().now().nanoseconds - stamp_ns(header.stamp)) * 1e-9
+        processing = estimated.processing_s + time.monotonic() - started
+        self.stats.published(latency, processing, estimated.result.timings.get("inference", float("nan")))
 
     def _estimate(self, msg: Image | CompressedImage) -> _Estimated | None:
         """The depth of one image; None (counted and logged) when the frame is skipped or fails."""

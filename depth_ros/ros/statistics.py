@@ -1,6 +1,7 @@
 """What a depth node counts and times: frames in, out, dropped, skipped (by reason), failed, and latency.
 
-Thread-safe: the subscription callbacks and the inference thread record, the diagnostics timer reads.
+Thread-safe: the inference and publishing threads (and the odometry callbacks) record, the diagnostics timer
+reads.
 """
 
 from __future__ import annotations
