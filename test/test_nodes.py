@@ -290,8 +290,11 @@ def test_mono_node_survives_bad_input_and_recovers(graph, corridor) -> None:
 
 
 class _GpuLikeMonoNode(MonoDepthNode):
-    """The mono node with 40 ms added to each inference and to each frame's publishing, both spent waiting
-    (as on a GPU and on a slow link: no CPU, the GIL released); records when each of the two ran."""
+    """The mono node as on a GPU: 40 ms added to each inference and to each frame's publishing, both spent
+    waiting (no CPU, the GIL released), and publishing apart; records when each of the two ran."""
+
+    def publish_apart(self) -> bool:
+        return True
 
     def __init__(self, **kwargs):
         self.inferring: list[tuple[float, float]] = []
@@ -313,9 +316,9 @@ class _GpuLikeMonoNode(MonoDepthNode):
 
 
 def test_publishing_a_frame_overlaps_the_next_inference(graph, corridor) -> None:
-    """Inference and publishing run on threads of their own: while a frame's outputs are published, the next
-    frame infers, so a camera faster than both gets depth at the rate of the slower one (about 1 / 40 ms
-    here), not of their sum (1 / 80 ms, as one thread would)."""
+    """With an engine on a GPU, inference and publishing run on threads of their own: while a frame's outputs
+    are published, the next frame infers, so a camera faster than both gets depth at the rate of the slower
+    one (about 1 / 40 ms here), not of their sum (1 / 80 ms, as one thread would, and does on the CPU)."""
     topics = {"image": "/overlap/in/image", "camera_info": "/overlap/in/camera_info"}
     node = graph.add(_GpuLikeMonoNode(context=graph.context, namespace="overlap", cli_args=remaps(**topics)))
     images, infos = graph.publisher(Image, topics["image"]), graph.publisher(CameraInfo, topics["camera_info"])

@@ -17,10 +17,10 @@ Topics (relative names, so namespaces and remapping work):
 
 Threading: an inference thread waits for the newest image itself and takes it with the newest camera_info
 (:class:`~depth_ros.ros.camera_inbox.CameraInbox`: the executor never handles the camera's messages, which
-at camera rate cost more Python than the rest of a frame), converts it and runs the pipeline; a publishing
-thread builds and publishes its outputs meanwhile, while the next frame infers (with an engine on a GPU,
-or any engine that leaves a core free, the two overlap); one estimate waits for it at most: beyond that the
-inference thread waits too, rather than run further ahead of the outputs.
+at camera rate cost more Python than the rest of a frame), converts it, runs the pipeline and publishes the
+outputs. With an engine on a GPU (:meth:`DepthNode.publish_apart`), a publishing thread builds and publishes
+them instead, while the next frame infers; one estimate waits for it at most: beyond that the inference
+thread waits too, rather than run further ahead of the outputs.
 Frames that come while inference is busy are replaced by newer ones (the latest frame wins) and counted as
 dropped. The executor thread serves everything else (odometry, timers, lifecycle and parameter services),
 so its callbacks never wait for inference. A frame without output is
@@ -138,7 +138,7 @@ class DepthNode(LifecycleNode):
     """Base of the depth nodes; a subclass sets :attr:`architecture` and implements :meth:`estimate`.
 
     A managed (lifecycle) node: *configure* opens the engine and creates the pipeline, its extra inputs and
-    the outputs; *activate* subscribes to the camera and starts the inference and publishing threads;
+    the outputs; *activate* subscribes to the camera and starts the inference (and publishing) threads;
     *deactivate* stops them once the frames they hold are published (the engine stays loaded: activating
     again is instant); *cleanup* releases the engine and the
     entities of configure. With ``autostart`` (the default) the node configures and activates itself at
@@ -226,15 +226,18 @@ class DepthNode(LifecycleNode):
             self.get_logger().info(f"waiting for a publisher on {self._image_input.topic} (input_qos auto)")
         self._activated.append(self.create_timer(0.5, self._follow_publishers))
         self._stopping = threading.Event()
-        results: queue.Queue[_Estimated | None] = queue.Queue(maxsize=1)
+        results: queue.Queue[_Estimated | None] | None = queue.Queue(maxsize=1) if self.publish_apart() else None
         name = self.get_name()
         self._threads = [
             threading.Thread(
                 target=self._work, args=(self._inbox, results, self._stopping), name=f"{name} inference", daemon=True
-            ),
-            threading.Thread(target=self._publish_results, args=(results,), name=f"{name} publishing", daemon=True),
+            )
         ]
+        if results is not None:
+            publishing = threading.Thread(target=self._publish_results, args=(results,), name=f"{name} publishing")
+            self._threads.append(publishing)
         for thread in self._threads:
+            thread.daemon = True
             thread.start()
         return TransitionCallbackReturn.SUCCESS
 
@@ -421,10 +424,19 @@ class DepthNode(LifecycleNode):
         self._diagnostics_pub.publish(DiagnosticArray(header=_header_now(self), status=[status]))
 
     # -------------------------------------------------------------------------------------------- inference thread
-    def _work(self, inbox: CameraInbox, results: queue.Queue[_Estimated | None], stopping: threading.Event) -> None:
+    def publish_apart(self) -> bool:
+        """Whether a frame's outputs are published on a thread of their own while the next frame infers: when
+        the engine runs on a GPU, which leaves the CPU to the publishing. On the CPU the two threads contend
+        for the cores, and publishing apart lowered throughput on 2 cores (0.57-0.65x against 0.63-0.69x of
+        the engine, benchmarks/node_overhead.py, four of five A/B pairs lower), so frames publish in turn."""
+        return self.engine.device != "cpu"
+
+    def _work(
+        self, inbox: CameraInbox, results: queue.Queue[_Estimated | None] | None, stopping: threading.Event
+    ) -> None:
         """The inference thread of one activation (its own ``inbox``, ``results`` and ``stopping``): until
-        ``stopping`` is set, take the newest image, estimate its depth and hand it to the publishing thread;
-        then tell that thread to end, once it has published what it was given."""
+        ``stopping`` is set, take the newest image, estimate its depth and publish it, or with ``results``
+        hand it to the publishing thread; then tell that thread to end, once it has published what it has."""
         try:
             while not stopping.is_set():
                 try:
@@ -438,28 +450,38 @@ class DepthNode(LifecycleNode):
                     self.log("error", "internal error", f"internal error taking images (please report): {detail}")
                     stopping.wait(0.2)
         finally:
-            results.put(None)
+            if results is not None:
+                results.put(None)
 
-    def _take(self, taken: Taken, results: queue.Queue[_Estimated | None]) -> None:
+    def _take(self, taken: Taken, results: queue.Queue[_Estimated | None] | None) -> None:
         if taken.camera_info is not None:
             self._update_camera(taken.camera_info)
         self.stats.received(taken.missed)
         estimated = self._estimate(taken.image)
-        if estimated is not None:
+        if estimated is None:
+            return
+        if results is None:
+            self._publish_estimated(estimated)
+        else:
             results.put(estimated)  # waits while an earlier estimate still waits for the publishing thread
 
     def _publish_results(self, results: queue.Queue[_Estimated | None]) -> None:
         """The publishing thread of one activation: publish each estimate until the inference thread ends."""
         while (estimated := results.get()) is not None:
-            try:  # all of it: were this thread to end, the inference thread would wait for it for good
-                self._publish_estimated(estimated)
-            except Exception as error:  # a bug must not stop the node: report it and go on with the next frame
-                if self.context.ok():  # else shutting down (Ctrl-C): publishing fails, and that is no error
-                    self.stats.failed("internal error")
-                    detail = f"{error}\n{traceback.format_exc()}"
-                    self.log("error", "internal error", f"internal error publishing (please report): {detail}")
+            self._publish_estimated(estimated)
 
     def _publish_estimated(self, estimated: _Estimated) -> None:
+        """Publish a frame's outputs and count it; an error is counted and logged (this must not end a thread:
+        the inference thread would wait for the publishing thread for good)."""
+        try:
+            self._publish_and_count(estimated)
+        except Exception as error:  # a bug must not stop the node: report it and go on with the next frame
+            if self.context.ok():  # else shutting down (Ctrl-C): publishing fails, and that is no error
+                self.stats.failed("internal error")
+                detail = f"{error}\n{traceback.format_exc()}"
+                self.log("error", "internal error", f"internal error publishing (please report): {detail}")
+
+    def _publish_and_count(self, estimated: _Estimated) -> None:
         header, started = estimated.msg.header, time.monotonic()
         self._publish(estimated.result, header)
         latency = (self.get_clock().now().nanoseconds - stamp_ns(header.stamp)) * 1e-9
