@@ -428,7 +428,8 @@ class DepthNode(LifecycleNode):
         """Whether a frame's outputs are published on a thread of their own while the next frame infers: when
         the engine runs on a GPU, which leaves the CPU to the publishing. On the CPU the two threads contend
         for the cores, and publishing apart lowered throughput on 2 cores (0.57-0.65x against 0.63-0.69x of
-        the engine, benchmarks/node_overhead.py, four of five A/B pairs lower), so frames publish in turn."""
+        the engine in benchmarks/node_overhead.py, lower in three of five A/B pairs, equal in one), so there the
+        inference thread publishes too."""
         return self.engine.device != "cpu"
 
     def _work(
