@@ -22,6 +22,7 @@ the input rate is the rate of frames taken).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -126,10 +127,9 @@ class CameraInbox:
     def _take_images(self, subscription: Subscription) -> tuple[Any, int]:
         """(The newest message waiting, the images missed before it); the handle is held by the caller."""
         newest, missed = None, 0
-        while (taken := subscription.handle.take_message(subscription.msg_type, False)) is not None:
-            missed += newest is not None
-            newest, info = taken
-            missed += self._gap(info, subscription)
+        for message, info in _waiting(subscription):
+            missed += (newest is not None) + self._gap(info, subscription)
+            newest = message
         return newest, missed
 
     def _gap(self, info: dict[str, Any], subscription: Subscription) -> int:
@@ -157,8 +157,15 @@ class CameraInbox:
         newest = None
         try:
             with subscription.handle:
-                while (taken := subscription.handle.take_message(subscription.msg_type, False)) is not None:
-                    newest = taken[0]
+                for message, _ in _waiting(subscription):
+                    newest = message
         except InvalidHandle:
             return None
         return newest
+
+
+def _waiting(subscription: Subscription) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Take the messages waiting on ``subscription``, oldest first, each with its message info (the caller
+    holds the handle)."""
+    while (taken := subscription.handle.take_message(subscription.msg_type, False)) is not None:
+        yield taken

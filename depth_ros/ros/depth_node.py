@@ -228,16 +228,11 @@ class DepthNode(LifecycleNode):
         self._stopping = threading.Event()
         results: queue.Queue[_Estimated | None] | None = queue.Queue(maxsize=1) if self.publish_apart() else None
         name = self.get_name()
-        self._threads = [
-            threading.Thread(
-                target=self._work, args=(self._inbox, results, self._stopping), name=f"{name} inference", daemon=True
-            )
-        ]
+        work = [(f"{name} inference", self._work, (self._inbox, results, self._stopping))]
         if results is not None:
-            publishing = threading.Thread(target=self._publish_results, args=(results,), name=f"{name} publishing")
-            self._threads.append(publishing)
+            work.append((f"{name} publishing", self._publish_results, (results,)))
+        self._threads = [threading.Thread(target=run, args=args, name=role, daemon=True) for role, run, args in work]
         for thread in self._threads:
-            thread.daemon = True
             thread.start()
         return TransitionCallbackReturn.SUCCESS
 
@@ -474,20 +469,17 @@ class DepthNode(LifecycleNode):
     def _publish_estimated(self, estimated: _Estimated) -> None:
         """Publish a frame's outputs and count it; an error is counted and logged (this must not end a thread:
         the inference thread would wait for the publishing thread for good)."""
+        header, started = estimated.msg.header, time.monotonic()
         try:
-            self._publish_and_count(estimated)
+            self._publish(estimated.result, header)
+            latency = (self.get_clock().now().nanoseconds - stamp_ns(header.stamp)) * 1e-9
+            processing = estimated.processing_s + time.monotonic() - started
+            self.stats.published(latency, processing, estimated.result.timings.get("inference", float("nan")))
         except Exception as error:  # a bug must not stop the node: report it and go on with the next frame
             if self.context.ok():  # else shutting down (Ctrl-C): publishing fails, and that is no error
                 self.stats.failed("internal error")
                 detail = f"{error}\n{traceback.format_exc()}"
                 self.log("error", "internal error", f"internal error publishing (please report): {detail}")
-
-    def _publish_and_count(self, estimated: _Estimated) -> None:
-        header, started = estimated.msg.header, time.monotonic()
-        self._publish(estimated.result, header)
-        latency = (self.get_clock().now().nanoseconds - stamp_ns(header.stamp)) * 1e-9
-        processing = estimated.processing_s + time.monotonic() - started
-        self.stats.published(latency, processing, estimated.result.timings.get("inference", float("nan")))
 
     def _estimate(self, msg: Image | CompressedImage) -> _Estimated | None:
         """The depth of one image; None (counted and logged) when the frame is skipped or fails."""
