@@ -37,6 +37,7 @@ from depth_ros.geometry import PinholeCamera
 from depth_ros.pipeline.points import decimated_rgb, organised_points
 from depth_ros.ros.messages import (
     camera_from_info,
+    camera_info_calibration,
     camera_info_message,
     depth_image_message,
     point_cloud_from_depth,
@@ -161,6 +162,38 @@ def test_a_published_cloud_is_written_over_only_when_its_layout_matches() -> Non
     assert bytes(published.data) == kept and published.header == later  # another layout: left as it was
     assert (decimated.height, decimated.width, coloured.point_step) == (3, 5, 32)
 
+
+
+def test_a_published_depth_image_is_written_over_only_when_its_size_matches() -> None:
+    published = depth_image_message(_depth(1), HEADER)
+    buffer = published.data
+    later = Header(stamp=Time(sec=1_700_000_001, nanosec=5), frame_id="other_optical")
+    reused = depth_image_message(_depth(2).astype(np.float64), later, reuse=published)
+    assert reused is published and reused.data is buffer
+    assert reused.header == later and reused.header is not later
+    assert _roundtrip(reused) == depth_image_message(_depth(2), later)
+    other = depth_image_message(np.ones((3, 10), np.float32), later, reuse=published)
+    assert other is not published and (other.height, other.width) == (3, 10)
+    np.testing.assert_array_equal(np.frombuffer(published.data, "<f4").reshape(6, 10), _depth(2))  # left as it was
+
+
+def test_a_published_camera_info_is_sent_again_only_for_the_same_camera() -> None:
+    published = camera_info_message(CAMERA, HEADER)
+    later = Header(stamp=Time(sec=1_700_000_001, nanosec=5), frame_id="other_optical")
+    reused = camera_info_message(PinholeCamera(10, 6, 8.0, 7.0, 4.2, 2.9), later, reuse=published)
+    assert reused is published and reused.header == later and reused.header is not later
+    assert _roundtrip(reused) == camera_info_message(CAMERA, later)
+    for changed in (
+        PinholeCamera(12, 6, 8.0, 7.0, 4.2, 2.9),
+        PinholeCamera(10, 7, 8.0, 7.0, 4.2, 2.9),
+        PinholeCamera(10, 6, 8.5, 7.0, 4.2, 2.9),
+        PinholeCamera(10, 6, 8.0, 7.5, 4.2, 2.9),
+        PinholeCamera(10, 6, 8.0, 7.0, 4.5, 2.9),
+        PinholeCamera(10, 6, 8.0, 7.0, 4.2, 2.5),
+    ):
+        msg = camera_info_message(changed, later, reuse=published)
+        assert msg is not published and camera_from_info(msg) == changed
+    assert camera_from_info(published) == CAMERA  # left as it was
 
 def test_cloud_serialises_and_round_trips() -> None:
     msg = point_cloud_from_depth(_depth(), CAMERA, HEADER, rgb=_rgb())
@@ -333,6 +366,36 @@ def test_rectified_images_take_their_intrinsics_from_p_and_k_only_without_p() ->
     info.p = np.zeros(12)  # left unset by the driver
     assert camera_from_info(info) == PinholeCamera(640, 480, 500.0, 480.0, 320.0, 240.0)
 
+
+
+def test_camera_info_calibration_changes_with_every_field_the_camera_is_read_from() -> None:
+    def info() -> CameraInfo:
+        msg = _info([500.0, 0, 320.0, 0, 480.0, 240.0, 0, 0, 1])
+        msg.p = np.array([450.0, 0, 310, 0, 0, 440, 235, 0, 0, 0, 1, 0])
+        return msg
+
+    same = info()
+    same.header.frame_id, same.distortion_model, same.d = "elsewhere", "plumb_bob", array.array("d", [0.1] * 5)
+    assert camera_info_calibration(same) == camera_info_calibration(info())  # fields the camera does not use
+    changes = {
+        "width": lambda m: setattr(m, "width", 320),
+        "height": lambda m: setattr(m, "height", 240),
+        "k": lambda m: m.k.__setitem__(4, 481.0),
+        "p": lambda m: m.p.__setitem__(2, 311.0),
+        "roi x": lambda m: setattr(m.roi, "x_offset", 1),
+        "roi y": lambda m: setattr(m.roi, "y_offset", 1),
+        "roi width": lambda m: setattr(m.roi, "width", 1),
+        "roi height": lambda m: setattr(m.roi, "height", 1),
+        "binning x": lambda m: setattr(m, "binning_x", 2),
+        "binning y": lambda m: setattr(m, "binning_y", 2),
+    }
+    keys = {camera_info_calibration(info())}
+    for change in changes.values():
+        msg = info()
+        change(msg)
+        keys.add(camera_info_calibration(msg))
+    assert len(keys) == 1 + len(changes)
+    hash(camera_info_calibration(info()))
 
 def test_roi_and_binning_give_the_published_images_camera() -> None:
     info = _info([500.0, 0, 320.0, 0, 480.0, 240.0, 0, 0, 1])

@@ -54,6 +54,7 @@ from depth_ros.ros.diagnostics import depth_status
 from depth_ros.ros.input_subscription import InputSubscription
 from depth_ros.ros.messages import (
     camera_from_info,
+    camera_info_calibration,
     camera_info_message,
     depth_image_message,
     point_cloud_from_depth,
@@ -174,7 +175,8 @@ class DepthNode(LifecycleNode):
         self.stats = NodeStatistics()
         self.log = ThrottledLog(self.get_logger())
         self._camera: PinholeCamera | DepthRosError | None = None
-        self._last_cloud: PointCloud2 | None = None  # published: its buffer takes the next frame's points
+        self._calibration: tuple[Any, ...] | None = None  # of the camera_info that gave self._camera
+        self._published = _Published()  # the last outputs published: the next frame's are written over them
         self.configure_error: Exception | None = None
         self._reported = Snapshot()
         self._autostarting = bool(self.params["autostart"])
@@ -302,7 +304,7 @@ class DepthNode(LifecycleNode):
             odometry.destroy()
         for name in ("pipeline", "engine"):
             self.__dict__.pop(name, None)
-        self._last_cloud = None
+        self._published = _Published()
 
     def _destroy(self, entities: Any) -> None:
         for entity in entities:
@@ -399,6 +401,12 @@ class DepthNode(LifecycleNode):
         )
 
     def _update_camera(self, msg: CameraInfo) -> None:
+        """Use the camera of ``msg`` from now on (one comes with nearly every image, and it rarely changes: an
+        unchanged calibration keeps the camera in use without reading it again)."""
+        calibration = camera_info_calibration(msg)
+        if calibration == self._calibration and isinstance(self._camera, PinholeCamera):
+            return
+        self._calibration = calibration
         try:
             self._camera = camera_from_info(msg)
         except DepthRosError as error:
@@ -534,17 +542,31 @@ class DepthNode(LifecycleNode):
             )
 
     def _publish(self, result: DepthResult, header: Any) -> None:
-        self._depth_pub.publish(depth_image_message(result.depth, header))
-        self._info_pub.publish(camera_info_message(result.camera, header))
+        """Publish one frame's outputs, each written over the same output's message of the frame before (rclpy's
+        ``publish`` has serialised that one)."""
+        last = self._published
+        last.depth = depth_image_message(result.depth, header, reuse=last.depth)
+        self._depth_pub.publish(last.depth)
+        last.info = camera_info_message(result.camera, header, reuse=last.info)
+        self._info_pub.publish(last.info)
         if self.params["publish_points"] and self._points_pub.get_subscription_count():
             step = int(self.params["points_decimation"])
             rgb = result.rgb if self.params["points_rgb"] else None
-            cloud = point_cloud_from_depth(result.depth, result.camera, header, step, rgb, reuse=self._last_cloud)
-            self._points_pub.publish(cloud)  # serialised here: the next frame may write over its buffer
-            self._last_cloud = cloud
+            last.cloud = point_cloud_from_depth(result.depth, result.camera, header, step, rgb, reuse=last.cloud)
+            self._points_pub.publish(last.cloud)
         if self._colored_pub.get_subscription_count():
             colours = colour_depth(result.depth, float(self.params["colored_max_depth"]))
             self._colored_pub.publish(rgb_image_message(colours, header))
+
+
+@dataclass
+class _Published:
+    """The messages a node published last, one per output, for the next frame to write over (one thread
+    publishes: the inference thread, or the publishing thread when there is one)."""
+
+    depth: Image | None = None
+    info: CameraInfo | None = None
+    cloud: PointCloud2 | None = None
 
 
 @dataclass

@@ -178,12 +178,35 @@ def _check_plausible(camera: PinholeCamera, where: str) -> None:
         )
 
 
-def camera_info_message(camera: PinholeCamera, header: Header) -> CameraInfo:
+def camera_info_calibration(msg: CameraInfo) -> tuple[Any, ...]:
+    """Every field of a ``sensor_msgs/CameraInfo`` that :func:`camera_from_info` reads (size, ``K``, ``P``, ROI,
+    binning), as a hashable value: two messages with equal values give the same camera."""
+    roi = msg.roi
+    return (
+        int(msg.width),
+        int(msg.height),
+        np.asarray(msg.k, dtype=np.float64).tobytes(),
+        np.asarray(msg.p, dtype=np.float64).tobytes(),
+        (int(roi.x_offset), int(roi.y_offset), int(roi.width), int(roi.height)),
+        (int(msg.binning_x), int(msg.binning_y)),
+    )
+
+
+def camera_info_message(camera: PinholeCamera, header: Header, reuse: CameraInfo | None = None) -> CameraInfo:
     """``sensor_msgs/CameraInfo`` of a rectified image seen by ``camera`` (the depth we publish).
 
     ``K`` and ``P = [K | 0]`` from the camera, ``R`` the identity, ``plumb_bob`` with five zero
     distortion coefficients, no binning, no ROI; the header is copied.
+
+    Args:
+        reuse: a message this function returned before that nobody reads any more (rclpy's ``publish`` has
+            serialised it): when it describes the same camera it is returned again with this header (a
+            camera_info comes with every depth image, nearly always the same one; building it anew costs
+            0.03-0.16 ms of Python per frame in the node).
     """
+    if reuse is not None and _describes(reuse, camera):
+        reuse.header = _copy_header(header)
+        return reuse
     return CameraInfo(
         header=_copy_header(header),
         width=camera.width,
@@ -193,6 +216,19 @@ def camera_info_message(camera: PinholeCamera, header: Header) -> CameraInfo:
         k=camera.K.reshape(-1),
         r=np.eye(3).reshape(-1),
         p=camera.P.reshape(-1),
+    )
+
+
+def _describes(msg: CameraInfo, camera: PinholeCamera) -> bool:
+    """Whether a message of :func:`camera_info_message` holds ``camera``'s size and intrinsics."""
+    k = msg.k
+    return (msg.width, msg.height, k[0], k[4], k[2], k[5]) == (
+        camera.width,
+        camera.height,
+        camera.fx,
+        camera.fy,
+        camera.cx,
+        camera.cy,
     )
 
 
@@ -207,13 +243,22 @@ def _image_message(pixels: np.ndarray, encoding: str, header: Header) -> Image:
     return msg
 
 
-def depth_image_message(depth: np.ndarray, header: Header) -> Image:
+def depth_image_message(depth: np.ndarray, header: Header, reuse: Image | None = None) -> Image:
     """``sensor_msgs/Image`` 32FC1 (REP 118) of (H, W) depth in metres, NaN = no estimate; other float
     dtypes are cast to float32. ``step = 4 W``, ``is_bigendian`` 0 on a little-endian host; header copied.
+
+    Args:
+        reuse: a message this function returned before that nobody reads any more (rclpy's ``publish`` has
+            serialised it): when its size matches, it is returned again with this header and ``depth``
+            written over its pixels (no new message).
 
     Raises:
         ImageEncodingError: ``depth`` is not (H, W).
     """
+    if reuse is not None and depth.ndim == 2 and (reuse.height, reuse.width) == depth.shape:
+        np.frombuffer(reuse.data, dtype="<f4").reshape(depth.shape)[...] = depth
+        reuse.header = _copy_header(header)
+        return reuse
     return _image_message(np.asarray(depth, dtype=np.float32), "32FC1", header)
 
 
