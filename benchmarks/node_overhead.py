@@ -22,6 +22,11 @@
     received per second vs the engine's rate. Target: at least 0.9x. The node's inference and overhead times over its
     last 100 frames of this phase are printed too (a busy node runs with warm caches; at 5 Hz every frame
     starts cold).
+* Steps alone: after the node has stopped, this process runs the node's own per-frame steps (the camera's
+  image to RGB, resize to the network size, the depth image, camera_info and point cloud built over the ones
+  published before and published to a subscriber in another process) back to back, with a fixed depth in
+  place of inference: the least any frame's overhead can be with these steps in Python and rclpy, on a quiet
+  machine with warm caches (median ms per frame, and as a fraction of the engine's reference time).
 """
 
 from __future__ import annotations
@@ -45,13 +50,35 @@ from ros_graph import RosGraph, wait_for
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.models import Monodepth2
 from depth_ros.models.checkpoints import monodepth2_metadata, save_checkpoint
+from depth_ros.pipeline.frame import to_network_size
 from depth_ros.resources import shipped_weights
-from depth_ros.ros.messages import stamp_ns
+from depth_ros.ros.messages import (
+    camera_info_message,
+    depth_image_message,
+    point_cloud_from_depth,
+    rgb_from_image,
+    stamp_ns,
+)
 from depth_ros.ros.qos import INPUT_QOS_CHOICES
 from depth_ros.runtime.benchmark import measure_engines
 from depth_ros.runtime.engine import example_inputs, open_engine
 
 CAMERA = "/bench_camera"
+STEPS_TOPIC = "/bench_steps"
+STEPS_SUBSCRIBER = f"""
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from depth_ros.ros.qos import qos_profile
+rclpy.init()
+node = rclpy.create_node("bench_steps_subscriber")
+for kind, name in ((Image, "image"), (CameraInfo, "camera_info"), (PointCloud2, "points")):
+    node.create_subscription(kind, "{STEPS_TOPIC}/" + name, lambda msg: None, qos_profile("reliable", 10))
+try:
+    rclpy.spin(node)
+except (KeyboardInterrupt, ExternalShutdownException):
+    pass
+"""
 
 
 def full_size_model(folder: Path) -> Path:
@@ -96,6 +123,7 @@ class Camera:
 
         frame = SyntheticSequence(SyntheticConfig(frames=1, width=width, height=height)).frame(0)
         self.graph = graph
+        self.pinhole = frame.camera
         self.image = rgb_image_message(frame.rgb, _header("camera_optical_frame"))
         self.info = camera_info_message(frame.camera, self.image.header)
         self.image_pub = graph.publisher(Image, f"{CAMERA}/image_raw")
@@ -118,6 +146,42 @@ def _header(frame_id: str):
     from std_msgs.msg import Header
 
     return Header(frame_id=frame_id)
+
+
+def steps_alone_ms(
+    graph: RosGraph, camera: Camera, model: Path, threads: int, frames: int = 300
+) -> tuple[float, float, float]:
+    """Median ms per frame of the node's steps besides inference, run back to back in this process (see the
+    module docstring), on the camera's frame and the depth the engine gives for it: (all, of which the image's
+    conversion and resize, of which the messages built and published)."""
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+    engine = open_engine(model, "auto", "cpu", "fp32", threads=threads)
+    size = (engine.metadata.width, engine.metadata.height)
+    pinhole = camera.pinhole
+    depth = engine.infer(image=to_network_size(rgb_from_image(camera.image), pinhole, *size)[0]).copy()
+    publishers = [graph.publisher(kind, f"{STEPS_TOPIC}/{name}") for kind, name in
+                  ((Image, "image"), (CameraInfo, "camera_info"), (PointCloud2, "points"))]  # fmt: skip
+    subscriber = subprocess.Popen([sys.executable, "-c", STEPS_SUBSCRIBER], env=os.environ.copy())
+    try:
+        assert wait_for(lambda: all(p.get_subscription_count() for p in publishers), 60.0), "no steps subscriber"
+        time.sleep(0.5)  # discovery is not symmetric: let the subscriptions see these publishers too
+        header, last, times = camera.image.header, [None, None, None], []
+        for _ in range(frames):
+            started = time.perf_counter()
+            _network_image, network_camera = to_network_size(rgb_from_image(camera.image), pinhole, *size)
+            resized = time.perf_counter()
+            last[0] = depth_image_message(depth, header, reuse=last[0])
+            last[1] = camera_info_message(network_camera, header, reuse=last[1])
+            last[2] = point_cloud_from_depth(depth, network_camera, header, reuse=last[2])
+            for publisher, message in zip(publishers, last, strict=True):
+                publisher.publish(message)
+            times.append((time.perf_counter() - started, resized - started, time.perf_counter() - resized))
+    finally:
+        subscriber.terminate()
+        subscriber.wait(timeout=30)
+    all_steps, resizing, messages = np.median(np.array(times[10:]), axis=0) * 1e3
+    return float(all_steps), float(resizing), float(messages)
 
 
 class Receiver:
@@ -199,6 +263,9 @@ def main() -> None:
         busy = dict(receiver.diagnostics)
         busy_inference = float(busy["inference_median_ms"])
         busy_overhead = float(busy["processing_median_ms"]) - busy_inference
+        node.terminate()
+        node.wait(timeout=30)
+        steps_alone, steps_resize, steps_messages = steps_alone_ms(graph, camera, model, args.threads)
     finally:
         node.terminate()
         node.wait(timeout=30)
@@ -231,6 +298,11 @@ def main() -> None:
         ),
         ("busy node: inference in the node", f"{busy_inference:7.2f} ms/frame"),
         ("busy node: overhead", f"{busy_overhead:7.2f} ms = {busy_overhead / reference:.0%} of the engine"),
+        (
+            "the node's steps alone",
+            f"{steps_alone:7.2f} ms = {steps_alone / reference:.0%} of the engine (warm, no inference between; "
+            f"image to RGB and resize {steps_resize:.2f} ms, three messages {steps_messages:.2f} ms)",
+        ),
     ]
     kind = "full-size (random weights)" if args.full_size else "shipped lite"
     setup = f"camera {args.width}x{args.height} rgb8, {args.threads} threads, input_qos {args.input_qos}"
