@@ -163,7 +163,6 @@ def test_a_published_cloud_is_written_over_only_when_its_layout_matches() -> Non
     assert (decimated.height, decimated.width, coloured.point_step) == (3, 5, 32)
 
 
-
 def test_a_published_depth_image_is_written_over_only_when_its_size_matches() -> None:
     published = depth_image_message(_depth(1), HEADER)
     buffer = published.data
@@ -194,6 +193,7 @@ def test_a_published_camera_info_is_sent_again_only_for_the_same_camera() -> Non
         msg = camera_info_message(changed, later, reuse=published)
         assert msg is not published and camera_from_info(msg) == changed
     assert camera_from_info(published) == CAMERA  # left as it was
+
 
 def test_cloud_serialises_and_round_trips() -> None:
     msg = point_cloud_from_depth(_depth(), CAMERA, HEADER, rgb=_rgb())
@@ -367,7 +367,6 @@ def test_rectified_images_take_their_intrinsics_from_p_and_k_only_without_p() ->
     assert camera_from_info(info) == PinholeCamera(640, 480, 500.0, 480.0, 320.0, 240.0)
 
 
-
 def test_camera_info_calibration_changes_with_every_field_the_camera_is_read_from() -> None:
     def info() -> CameraInfo:
         msg = _info([500.0, 0, 320.0, 0, 480.0, 240.0, 0, 0, 1])
@@ -396,6 +395,7 @@ def test_camera_info_calibration_changes_with_every_field_the_camera_is_read_fro
         keys.add(camera_info_calibration(msg))
     assert len(keys) == 1 + len(changes)
     hash(camera_info_calibration(info()))
+
 
 def test_roi_and_binning_give_the_published_images_camera() -> None:
     info = _info([500.0, 0, 320.0, 0, 480.0, 240.0, 0, 0, 1])
