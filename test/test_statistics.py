@@ -57,3 +57,25 @@ def test_a_frame_slower_than_the_report_period_is_not_reported_as_no_input() -> 
     assert silent.level == DiagnosticStatus.WARN and silent.message == "no images received (/image, reliable)"
     inferring = report(received=6, finished=5)
     assert inferring.level == DiagnosticStatus.OK and "inferring a frame" in inferring.message
+
+
+def test_drops_that_could_not_be_counted_are_reported_as_a_lower_bound() -> None:
+    """An rmw without publication sequence numbers (rmw_cyclonedds_cpp) leaves missed frames uncounted: the
+    report must not say none were dropped."""
+    from depth_ros.ros.statistics import NodeStatistics
+
+    stats = NodeStatistics()
+    stats.received(missed=3)
+    counted = stats.snapshot()
+    stats.received(missed_unknown=True)
+    stats.received(missed=1, missed_unknown=True)
+    uncounted = stats.snapshot()
+    assert (counted.dropped, counted.uncounted, uncounted.dropped, uncounted.uncounted) == (3, 0, 4, 2)
+
+    def dropped(snapshot: Snapshot) -> str:
+        status = depth_status("n", "n", "engine", "/image, reliable", snapshot, Snapshot())
+        return next(value.value for value in status.values if value.key == "dropped")
+
+    assert dropped(counted) == "3"
+    assert dropped(uncounted).startswith("4 counted; those before 2 frames taken could not be")
+    assert "rmw_cyclonedds_cpp" in dropped(uncounted)

@@ -16,8 +16,11 @@ of a core while inference holds a frame (measured: throughput fell to 0.06x).
 
 Missed images are counted from each publisher's sequence numbers, which the message info of Kilted's rclpy
 carries with the publisher's gid. An rclpy without the gid (older releases) gets counts only while the
-topic has one publisher; an rmw without sequence numbers gets none (``dropped`` then counts nothing, and
-the input rate is the rate of frames taken).
+topic has one publisher; an rmw without sequence numbers gets none: rmw_cyclonedds_cpp reports
+``RMW_MESSAGE_INFO_SEQUENCE_NUMBER_UNSUPPORTED`` for every message (read in its ``rmw_node.cpp``, not run
+here: only rmw_fastrtps_cpp is installed). Images taken without a number to count from say so
+(:attr:`Taken.missed_unknown`), and /diagnostics reports the drops as not counted rather than as none; the
+input rate is then the rate of frames taken.
 """
 
 from __future__ import annotations
@@ -63,12 +66,16 @@ class Taken:
         camera_info: the newest ``CameraInfo`` since the last take, or None when none came meanwhile.
         missed: images its publishers sent since the last one taken from them that the node never processed
             (replaced in DDS's one-message queue, or lost on the way), from the gaps in each publisher's
-            sequence numbers (0 with an rmw that does not number them).
+            sequence numbers.
+        missed_unknown: whether images before it may have been missed uncounted: one taken came without a
+            sequence number to count from (an rmw that does not number messages, or several publishers and an
+            rclpy that does not tell them apart).
     """
 
     image: Any
     camera_info: Any
     missed: int
+    missed_unknown: bool = False
 
 
 class CameraInbox:
@@ -119,32 +126,35 @@ class CameraInbox:
             wait_set.wait(int(timeout_s * 1e9))
             if subscription is None or subscription.handle.pointer not in wait_set.get_ready_entities("subscription"):
                 return None
-            image, missed = self._take_images(subscription)
+            image, missed, unknown = self._take_images(subscription)
         if image is None:  # ready, but nothing to take (rmw may wake without a message)
             return None
-        return Taken(image, self._take_newest(self._camera_info.subscription), missed)
+        return Taken(image, self._take_newest(self._camera_info.subscription), missed, unknown)
 
-    def _take_images(self, subscription: Subscription) -> tuple[Any, int]:
-        """(The newest message waiting, the images missed before it); the handle is held by the caller."""
-        newest, missed = None, 0
+    def _take_images(self, subscription: Subscription) -> tuple[Any, int, bool]:
+        """(The newest message waiting, the images missed before it, whether some may have been missed
+        uncounted); the handle is held by the caller."""
+        newest, missed, unknown = None, 0, False
         for message, info in _waiting(subscription):
-            missed += (newest is not None) + self._gap(info, subscription)
+            gap = self._gap(info, subscription)
+            missed += (newest is not None) + (gap or 0)
+            unknown |= gap is None
             newest = message
-        return newest, missed
+        return newest, missed, unknown
 
-    def _gap(self, info: dict[str, Any], subscription: Subscription) -> int:
-        """Messages of this message's publisher between the last one taken from it and this one (0 when
-        unknown: its first message, or no sequence number, or no gid and several publishers)."""
+    def _gap(self, info: dict[str, Any], subscription: Subscription) -> int | None:
+        """Messages of this message's publisher between the last one taken from it and this one: 0 for its
+        first, None when it cannot be known (no sequence number, or no gid and several publishers)."""
         sequence, gid = info.get("publication_sequence_number"), info.get("publisher_gid")
         if not isinstance(sequence, int) or not 0 < sequence < _MAX_SEQUENCE:
-            return 0
+            return None
         if isinstance(gid, dict):
             key = bytes(gid.get("data", b""))
         elif subscription.get_publisher_count() == 1:  # an rclpy without gids: the one publisher's numbers
             key = b""
         else:
             self._last_sequence.pop(b"", None)  # numbers of several publishers cannot be told apart
-            return 0
+            return None
         last = self._last_sequence.get(key)
         self._last_sequence[key] = sequence
         return sequence - last - 1 if last is not None and sequence > last else 0

@@ -460,7 +460,7 @@ class DepthNode(LifecycleNode):
     def _take(self, taken: Taken, results: queue.Queue[_Estimated | None] | None) -> None:
         if taken.camera_info is not None:
             self._update_camera(taken.camera_info)
-        self.stats.received(taken.missed)
+        self.stats.received(taken.missed, taken.missed_unknown)
         estimated = self._estimate(taken.image)
         if estimated is None:
             return

@@ -41,7 +41,7 @@ def depth_status(
         "inference_median_ms": f"{snapshot.inference_ms:.2f}",
         "received": str(snapshot.received),
         "published": str(snapshot.published),
-        "dropped": str(snapshot.dropped),
+        "dropped": _dropped(snapshot),
         **{f"skipped: {reason}": str(count) for reason, count in sorted(snapshot.skipped.items())},
         **{f"failed: {reason}": str(count) for reason, count in sorted(snapshot.failed.items())},
         **{f"rejected: {topic}": str(count) for topic, count in sorted(snapshot.rejected.items())},
@@ -52,6 +52,17 @@ def depth_status(
         message=message,
         hardware_id=hardware_id,
         values=[KeyValue(key=key, value=value) for key, value in values.items()],
+    )
+
+
+def _dropped(snapshot: Snapshot) -> str:
+    """The frames dropped, and when some could not be counted, that the number is a lower bound and why."""
+    if not snapshot.uncounted:
+        return str(snapshot.dropped)
+    return (
+        f"{snapshot.dropped} counted; those before {snapshot.uncounted} frames taken could not be: their "
+        "messages had no publication sequence number (rmw_cyclonedds_cpp gives none) or came from several "
+        "publishers that this rclpy cannot tell apart"
     )
 
 

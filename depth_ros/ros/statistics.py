@@ -22,6 +22,8 @@ class Snapshot:
         received, published, dropped: frames since start (dropped = sent by the camera but never processed:
             replaced by a newer one while inference was busy, or lost on the way).
         finished: frames dealt with since start: published, skipped, failed or dropped.
+        uncounted: frames taken since start after which the images missed before them could not be counted
+            (see :attr:`~depth_ros.ros.camera_inbox.Taken.missed_unknown`): ``dropped`` is then a lower bound.
         skipped, failed: frames without output since start, by reason.
         rejected: other input messages refused since start (e.g. ``odometry`` with NaN), by topic.
         input_hz, output_hz: frames per second over the window.
@@ -44,6 +46,7 @@ class Snapshot:
     inference_ms: float = float("nan")
 
     finished: int = 0
+    uncounted: int = 0
 
     @property
     def all_finished(self) -> bool:
@@ -67,6 +70,7 @@ class NodeStatistics:
         self._published = 0
         self._dropped = 0
         self._finished = 0
+        self._uncounted = 0
         self._skipped: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
@@ -76,13 +80,15 @@ class NodeStatistics:
         self._processing: deque[float] = deque(maxlen=window)
         self._inference: deque[float] = deque(maxlen=window)
 
-    def received(self, missed: int = 0) -> None:
+    def received(self, missed: int = 0, missed_unknown: bool = False) -> None:
         """The inference thread took a frame; ``missed``: frames its camera sent before it that the node never
-        processed (replaced while inference was busy, or lost on the way): received and dropped."""
+        processed (replaced while inference was busy, or lost on the way): received and dropped;
+        ``missed_unknown``: more may have been missed, uncounted."""
         with self._lock:
             self._received += 1 + missed
             self._dropped += missed
             self._finished += missed
+            self._uncounted += missed_unknown
             self._input_times.append((time.monotonic(), self._received))
 
     def published(self, latency_s: float, processing_s: float, inference_s: float) -> None:
@@ -122,6 +128,7 @@ class NodeStatistics:
                 published=self._published,
                 dropped=self._dropped,
                 finished=self._finished,
+                uncounted=self._uncounted,
                 skipped=dict(self._skipped),
                 failed=dict(self._failed),
                 rejected=dict(self._rejected),
