@@ -26,7 +26,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 from ros_graph import RosGraph, wait_for
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
@@ -425,6 +425,38 @@ def test_image_input_qos_follows_the_image_publishers(graph, corridor) -> None:
     reported = _image_inputs(diagnostics, "/qos/mono_depth_node")
     assert reported[0] == f"{topic}, not subscribed: no publisher yet (input_qos auto)"
     assert {f"{topic}, reliable", f"{topic}, best effort"} <= set(reported)
+
+
+def test_a_camera_info_latched_before_the_node_started_is_received(graph, corridor) -> None:
+    """A camera_info published once, latched (reliable, transient local: a static camera_info publisher, or a
+    bag's latched topic played again), before the node subscribed: input_qos auto subscribes transient local
+    to such publishers and gets it; a volatile subscription never would ("no camera_info yet" for good)."""
+    frame, now = corridor.frame(12), graph.probe.get_clock().now().nanoseconds
+    infos = graph.probe.create_publisher(CameraInfo, "/latched/in/info", qos_profile("latched"))
+    infos.publish(camera_info_message(frame.camera, _header(now)))
+    node = graph.add(
+        MonoDepthNode(
+            context=graph.context,
+            namespace="latched",
+            cli_args=remaps(image="/latched/in/image", camera_info="/latched/in/info"),
+        )
+    )
+    images, depth = graph.publisher(Image, "/latched/in/image"), graph.listen(Image, "/latched/depth/image")
+
+    def subscribed() -> list:
+        return [
+            (info.qos_profile.reliability, info.qos_profile.durability)
+            for info in graph.probe.get_subscriptions_info_by_topic("/latched/in/info")
+        ]
+
+    assert wait_for(lambda: subscribed() == [(ReliabilityPolicy.RELIABLE, DurabilityPolicy.TRANSIENT_LOCAL)], 10.0)
+    assert wait_for(lambda: images.get_subscription_count() > 0 and node.input_publishers() > 0, 20.0)
+    time.sleep(0.3)
+    images.publish(_image(frame.rgb, now))
+    assert wait_for(lambda: len(depth) == 1, 20.0), node.stats.snapshot()
+    assert stamp_ns(depth[0].header.stamp) == now and node.stats.snapshot().skipped == {}
+    graph.remove(node)
+    graph.probe.destroy_publisher(infos)
 
 
 def test_reliable_input_qos_reports_the_best_effort_publishers_it_cannot_hear(graph) -> None:

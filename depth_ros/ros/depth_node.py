@@ -95,7 +95,8 @@ COMMON_PARAMETERS = (
         "input_qos",
         "auto",
         "QoS of the inputs; auto: each input (image, camera_info, odometry) reliable when all its publishers are "
-        "(large images are resent, not lost), else best effort; sensor_data: all best effort; reliable: all reliable",
+        "(large images are resent, not lost; transient local too when they all latch), else best effort; "
+        "sensor_data: all best effort; reliable: all reliable",
         INPUT_QOS_CHOICES,
     ),
     ParameterSpec(

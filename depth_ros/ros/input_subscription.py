@@ -10,7 +10,7 @@ from rclpy.node import Node
 from rclpy.qos import ReliabilityPolicy
 from rclpy.topic_endpoint_info import TopicEndpointInfo
 
-from depth_ros.ros.qos import publishers_reliability, qos_profile, reliability_in_words
+from depth_ros.ros.qos import profile_for_publishers, qos_profile, reliability_in_words
 
 try:
     from rclpy.event_handler import SubscriptionEventCallbacks
@@ -22,8 +22,8 @@ class InputSubscription:
     """A subscription to ``topic`` on ``node``, reliable or best effort as ``input_qos`` says.
 
     ``sensor_data`` and ``reliable`` subscribe at once, with that profile. ``auto`` subscribes once the topic
-    has a publisher, with the reliability :func:`~depth_ros.ros.qos.publishers_reliability` picks for its
-    publishers, and :meth:`follow` (called on a timer by the node) subscribes again when they change it.
+    has a publisher, with the reliability (and durability) :func:`~depth_ros.ros.qos.profile_for_publishers`
+    picks for its publishers, and :meth:`follow` (called on a timer by the node) subscribes again when they change it.
     With ``reliable``, :meth:`follow` counts the best-effort publishers, which such a subscription never
     hears from, and warns when there are more of them (also when rclpy's own incompatible-QoS warning, a QoS
     event, is off: ``qos_events=False``).
@@ -44,7 +44,7 @@ class InputSubscription:
     Attributes:
         topic: the resolved topic name (namespace and remaps applied).
         subscription: the current subscription, None until ``auto`` has seen a publisher.
-        reliability: its profile's name (``reliable``, ``sensor_data``), "" while there is none.
+        profile: its QoS profile's name (``reliable``, ``sensor_data``, ``latched``), "" while there is none.
         unheard: publishers whose messages the subscription cannot receive (best effort, for ``reliable``).
     """
 
@@ -66,7 +66,7 @@ class InputSubscription:
         self._name = topic  # as given: create_subscription resolves it (remaps once; the resolved name again
         self.topic = node.resolve_topic_name(topic)  # would meet a second rule, -r /a:=/b after -r image:=/a)
         self.subscription: Any = None
-        self.reliability = ""
+        self.profile = ""
         self.unheard = 0
         self.follow()
 
@@ -75,8 +75,8 @@ class InputSubscription:
         when ``auto`` finds no publisher yet."""
         publishers = self._node.get_publishers_info_by_topic(self.topic)
         self._count_unheard(publishers)
-        wanted = publishers_reliability(publishers) if self._setting == "auto" else self._setting
-        if wanted is None or wanted == self.reliability:
+        wanted = profile_for_publishers(publishers) if self._setting == "auto" else self._setting
+        if wanted is None or wanted == self.profile:
             return
         previous = self.subscription
         self.subscription = self._node.create_subscription(
@@ -87,7 +87,7 @@ class InputSubscription:
             callback_group=self._callback_group,
             event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=self._qos_events),
         )
-        self.reliability = wanted
+        self.profile = wanted
         if self._on_resubscribe is not None:
             self._on_resubscribe()
         in_words = reliability_in_words(wanted)
@@ -121,15 +121,15 @@ class InputSubscription:
 
     def describe(self) -> str:
         """The topic and its subscription's reliability (or why there is none), for /diagnostics."""
-        if self.reliability:
+        if self.profile:
             unheard = (
                 f"; {self.unheard} best-effort publisher(s) not heard (input_qos reliable)" if self.unheard else ""
             )
-            return f"{self.topic}, {reliability_in_words(self.reliability)}{unheard}"
+            return f"{self.topic}, {reliability_in_words(self.profile)}{unheard}"
         return f"{self.topic}, not subscribed: no publisher yet (input_qos auto)"
 
     def destroy(self) -> None:
         """Destroy the subscription; the object is not used afterwards."""
         if self.subscription is not None:
             self._node.destroy_subscription(self.subscription)
-        self.subscription, self.reliability = None, ""
+        self.subscription, self.profile = None, ""

@@ -4,7 +4,10 @@
   effort, ``ros2 bag play`` reliable); a late frame is replaced by a newer one rather than queued.
 * ``reliable``: reliable, keep the last message: for publishers or subscribers that insist on reliability.
 * ``auto`` (inputs only): each input subscription (image, camera_info, odometry) takes its publishers'
-  reliability (see :func:`publishers_reliability`).
+  reliability (see :func:`profile_for_publishers`), and when every one of them is reliable and transient
+  local (latched, as a camera_info published once, or a bag's latched topic played again) the internal
+  profile ``latched``: reliable and transient local, so that it receives what they published before it
+  subscribed (a volatile subscription never would).
 
 Why ``auto``: a best-effort subscription to a large image loses it whenever one of its DDS fragments is lost,
 and with Fast DDS defaults that is nearly every image over about 0.5 MB (measured on loopback, one machine,
@@ -30,26 +33,35 @@ from rclpy.topic_endpoint_info import TopicEndpointInfo
 
 QOS_CHOICES = ("sensor_data", "reliable")
 INPUT_QOS_CHOICES = ("auto", *QOS_CHOICES)
+_PROFILES = {  # name: (reliability, durability); "latched" only as input_qos auto chooses it
+    "sensor_data": (ReliabilityPolicy.BEST_EFFORT, DurabilityPolicy.VOLATILE),
+    "reliable": (ReliabilityPolicy.RELIABLE, DurabilityPolicy.VOLATILE),
+    "latched": (ReliabilityPolicy.RELIABLE, DurabilityPolicy.TRANSIENT_LOCAL),
+}
 
 
 def qos_profile(name: str, depth: int = 1) -> QoSProfile:
-    """The profile called ``name`` (see :data:`QOS_CHOICES`), keeping the last ``depth`` messages."""
-    reliability = {"sensor_data": ReliabilityPolicy.BEST_EFFORT, "reliable": ReliabilityPolicy.RELIABLE}[name]
-    return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability, durability=DurabilityPolicy.VOLATILE
-    )
+    """The profile called ``name`` (see :data:`QOS_CHOICES`, and ``latched``), keeping the last ``depth``
+    messages."""
+    reliability, durability = _PROFILES[name]
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability, durability=durability)
 
 
 def reliability_in_words(name: str) -> str:
-    """``reliable`` or ``best effort``: the reliability of the profile called ``name``, for logs and diagnostics."""
-    return "reliable" if name == "reliable" else "best effort"
+    """How the profile called ``name`` subscribes (``reliable``, ``best effort`` or ``reliable, latched``), for
+    logs and diagnostics."""
+    return {"reliable": "reliable", "latched": "reliable, latched (transient local)"}.get(name, "best effort")
 
 
-def publishers_reliability(publishers: Sequence[TopicEndpointInfo]) -> str | None:
+def profile_for_publishers(publishers: Sequence[TopicEndpointInfo]) -> str | None:
     """What an ``auto`` input subscription takes for these publishers of its topic: ``reliable`` when every one
-    of them is reliable (a lost sample or fragment is resent), ``sensor_data`` when one is best effort (a
-    reliable subscription would not receive from it), None without publishers (nothing to choose from)."""
+    of them is reliable (a lost sample or fragment is resent), ``latched`` when they are also all transient
+    local (what they published before the subscription was made comes too), ``sensor_data`` when one is best
+    effort (a reliable subscription would not receive from it), None without publishers (nothing to choose
+    from)."""
     if not publishers:
         return None
-    reliable = all(info.qos_profile.reliability == ReliabilityPolicy.RELIABLE for info in publishers)
-    return "reliable" if reliable else "sensor_data"
+    if any(info.qos_profile.reliability != ReliabilityPolicy.RELIABLE for info in publishers):
+        return "sensor_data"
+    latched = all(info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for info in publishers)
+    return "latched" if latched else "reliable"
