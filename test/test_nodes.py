@@ -34,7 +34,7 @@ from std_msgs.msg import Header
 from depth_ros.data.bag_writer import write_sample_bag
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.encodings import image_to_depth
-from depth_ros.errors import DepthRosError
+from depth_ros.errors import CameraModelError, DepthRosError
 from depth_ros.geometry import PinholeCamera, matrix_to_quaternion
 from depth_ros.resources import package_file
 from depth_ros.ros.bag_player import BagPlayer
@@ -287,6 +287,34 @@ def test_mono_node_survives_bad_input_and_recovers(graph, corridor) -> None:
     assert after.dropped > before.dropped  # latest frame wins; the replaced ones are counted
     assert after.published - before.published == received - (after.dropped - before.dropped)
     graph.remove(node)
+
+
+def test_a_camera_info_is_read_again_only_when_its_calibration_changed() -> None:
+    """camera_info comes with nearly every image: an unchanged calibration keeps the camera in use, any change
+    (also back to a calibration used before, or after a refused one) is read again, and a refused one is logged
+    each time it comes (throttled by the node's log)."""
+    from types import SimpleNamespace
+
+    logged: list[str] = []
+    node = SimpleNamespace(_calibration=None, _camera=None, log=lambda level, key, text: logged.append(text))
+    a, b = PinholeCamera.from_fov(320, 240, 80.0), PinholeCamera.from_fov(320, 240, 60.0)
+    zero = camera_info_message(a, _header(0))
+    zero.k = [0.0] * 9
+    for info, expected, refused, kept in [
+        (camera_info_message(a, _header(0)), a, 0, False),
+        (camera_info_message(a, _header(1)), a, 0, True),  # another stamp, the same calibration: not read again
+        (camera_info_message(b, _header(2)), b, 0, False),
+        (zero, CameraModelError, 1, False),
+        (zero, CameraModelError, 2, False),  # refused again, and logged again
+        (camera_info_message(a, _header(3)), a, 2, False),
+    ]:
+        camera_before = node._camera
+        MonoDepthNode._update_camera(node, info)
+        if expected is CameraModelError:
+            assert isinstance(node._camera, CameraModelError)
+        else:
+            assert node._camera == expected
+        assert (node._camera is camera_before, len(logged)) == (kept, refused)
 
 
 class _GpuLikeMonoNode(MonoDepthNode):

@@ -95,7 +95,7 @@ COMMON_PARAMETERS = (
         "input_qos",
         "auto",
         "QoS of the inputs; auto: each input (image, camera_info, odometry) reliable when all its publishers are "
-        "(large images are resent, not lost; transient local too when they all latch), else best effort; "
+        "(large images are resent, not lost; camera_info transient local when they all latch), else best effort; "
         "sensor_data: all best effort; reliable: all reliable",
         INPUT_QOS_CHOICES,
     ),
@@ -221,7 +221,7 @@ class DepthNode(LifecycleNode):
         image_topic = self._image_topic()
         self._image_input = InputSubscription(self, message, image_topic, self._taken_by_executor, input_qos, **camera)
         self._camera_info_input = InputSubscription(
-            self, CameraInfo, "camera_info", self._taken_by_executor, input_qos, **camera
+            self, CameraInfo, "camera_info", self._taken_by_executor, input_qos, latched=True, **camera
         )
         self._inbox = CameraInbox(self, self._image_input, self._camera_info_input, self._camera_group)
         self._activated = [self.create_timer(float(self.params["diagnostics_period"]), self._report)]
@@ -405,14 +405,16 @@ class DepthNode(LifecycleNode):
         """Use the camera of ``msg`` from now on (one comes with nearly every image, and it rarely changes: an
         unchanged calibration keeps the camera in use without reading it again)."""
         calibration = camera_info_calibration(msg)
-        if calibration == self._calibration and isinstance(self._camera, PinholeCamera):
+        if calibration == self._calibration:  # set only while self._camera is the camera it gave
             return
-        self._calibration = calibration
+        self._calibration = None
         try:
             self._camera = camera_from_info(msg)
         except DepthRosError as error:
             self._camera = error
             self.log("error", "camera_info", f"camera_info refused: {error}")
+            return
+        self._calibration = calibration
 
     def _report(self) -> None:
         snapshot = self.stats.snapshot()

@@ -11,6 +11,10 @@ from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 from depth_ros.ros.statistics import Snapshot
 
+# Frames taken without a usable publication sequence number (rmw_cyclonedds_cpp gives none; an rclpy without
+# publisher gids cannot tell several publishers' numbers apart): the frames dropped before them are not counted.
+UNCOUNTED_KEY = "taken without a sequence number (dropped is a lower bound)"
+
 
 def depth_status(
     name: str, hardware_id: str, engine: str, image_input: str, snapshot: Snapshot, previous: Snapshot
@@ -41,7 +45,8 @@ def depth_status(
         "inference_median_ms": f"{snapshot.inference_ms:.2f}",
         "received": str(snapshot.received),
         "published": str(snapshot.published),
-        "dropped": _dropped(snapshot),
+        "dropped": str(snapshot.dropped),
+        **({UNCOUNTED_KEY: str(snapshot.uncounted)} if snapshot.uncounted else {}),
         **{f"skipped: {reason}": str(count) for reason, count in sorted(snapshot.skipped.items())},
         **{f"failed: {reason}": str(count) for reason, count in sorted(snapshot.failed.items())},
         **{f"rejected: {topic}": str(count) for topic, count in sorted(snapshot.rejected.items())},
@@ -52,17 +57,6 @@ def depth_status(
         message=message,
         hardware_id=hardware_id,
         values=[KeyValue(key=key, value=value) for key, value in values.items()],
-    )
-
-
-def _dropped(snapshot: Snapshot) -> str:
-    """The frames dropped, and when some could not be counted, that the number is a lower bound and why."""
-    if not snapshot.uncounted:
-        return str(snapshot.dropped)
-    return (
-        f"{snapshot.dropped} counted; those before {snapshot.uncounted} frames taken could not be: their "
-        "messages had no publication sequence number (rmw_cyclonedds_cpp gives none) or came from several "
-        "publishers that this rclpy cannot tell apart"
     )
 
 

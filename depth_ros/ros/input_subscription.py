@@ -10,7 +10,7 @@ from rclpy.node import Node
 from rclpy.qos import ReliabilityPolicy
 from rclpy.topic_endpoint_info import TopicEndpointInfo
 
-from depth_ros.ros.qos import profile_for_publishers, qos_profile, reliability_in_words
+from depth_ros.ros.qos import profile_for_publishers, profile_in_words, qos_profile
 
 try:
     from rclpy.event_handler import SubscriptionEventCallbacks
@@ -40,6 +40,8 @@ class InputSubscription:
         qos_events: give the subscription rclpy's default QoS event handlers (its incompatible-QoS warning);
             False for subscriptions that no executor takes (see :mod:`depth_ros.ros.camera_inbox`).
         on_resubscribe: called after :meth:`follow` made a subscription (the first one or a replacement).
+        latched: ``auto`` may subscribe transient local (:func:`~depth_ros.ros.qos.profile_for_publishers`):
+            for a topic whose last message stays valid, as camera_info (an old image or pose would be stale).
 
     Attributes:
         topic: the resolved topic name (namespace and remaps applied).
@@ -59,10 +61,12 @@ class InputSubscription:
         callback_group: CallbackGroup | None = None,
         qos_events: bool = True,
         on_resubscribe: Callable[[], None] | None = None,
+        latched: bool = False,
     ):
         self._node, self._message_type, self._callback = node, message_type, callback
         self._setting, self._depth = input_qos, depth
         self._callback_group, self._qos_events, self._on_resubscribe = callback_group, qos_events, on_resubscribe
+        self._latched = latched
         self._name = topic  # as given: create_subscription resolves it (remaps once; the resolved name again
         self.topic = node.resolve_topic_name(topic)  # would meet a second rule, -r /a:=/b after -r image:=/a)
         self.subscription: Any = None
@@ -75,7 +79,7 @@ class InputSubscription:
         when ``auto`` finds no publisher yet."""
         publishers = self._node.get_publishers_info_by_topic(self.topic)
         self._count_unheard(publishers)
-        wanted = profile_for_publishers(publishers) if self._setting == "auto" else self._setting
+        wanted = profile_for_publishers(publishers, self._latched) if self._setting == "auto" else self._setting
         if wanted is None or wanted == self.profile:
             return
         previous = self.subscription
@@ -90,7 +94,7 @@ class InputSubscription:
         self.profile = wanted
         if self._on_resubscribe is not None:
             self._on_resubscribe()
-        in_words = reliability_in_words(wanted)
+        in_words = profile_in_words(wanted)
         if previous is None:
             if self._setting == "auto":
                 self._node.get_logger().info(f"subscribed to {self.topic} {in_words}, as its publishers offer")
@@ -125,7 +129,7 @@ class InputSubscription:
             unheard = (
                 f"; {self.unheard} best-effort publisher(s) not heard (input_qos reliable)" if self.unheard else ""
             )
-            return f"{self.topic}, {reliability_in_words(self.profile)}{unheard}"
+            return f"{self.topic}, {profile_in_words(self.profile)}{unheard}"
         return f"{self.topic}, not subscribed: no publisher yet (input_qos auto)"
 
     def destroy(self) -> None:

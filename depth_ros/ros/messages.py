@@ -248,6 +248,8 @@ def depth_image_message(depth: np.ndarray, header: Header, reuse: Image | None =
     dtypes are cast to float32. ``step = 4 W``, ``is_bigendian`` 0 on a little-endian host; header copied.
 
     Args:
+        depth: (H, W) metres.
+        header: copied to the message.
         reuse: a message this function returned before that nobody reads any more (rclpy's ``publish`` has
             serialised it): when its size matches, it is returned again with this header and ``depth``
             written over its pixels (no new message).

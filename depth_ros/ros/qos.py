@@ -4,10 +4,10 @@
   effort, ``ros2 bag play`` reliable); a late frame is replaced by a newer one rather than queued.
 * ``reliable``: reliable, keep the last message: for publishers or subscribers that insist on reliability.
 * ``auto`` (inputs only): each input subscription (image, camera_info, odometry) takes its publishers'
-  reliability (see :func:`profile_for_publishers`), and when every one of them is reliable and transient
-  local (latched, as a camera_info published once, or a bag's latched topic played again) the internal
-  profile ``latched``: reliable and transient local, so that it receives what they published before it
-  subscribed (a volatile subscription never would).
+  reliability (see :func:`profile_for_publishers`); camera_info, when every one of its publishers is reliable
+  and transient local (latched, as a camera_info published once, or a bag's latched topic played again),
+  the internal profile ``latched``: reliable and transient local, so that it receives what they published
+  before it subscribed (a volatile subscription never would).
 
 Why ``auto``: a best-effort subscription to a large image loses it whenever one of its DDS fragments is lost,
 and with Fast DDS defaults that is nearly every image over about 0.5 MB (measured on loopback, one machine,
@@ -47,21 +47,22 @@ def qos_profile(name: str, depth: int = 1) -> QoSProfile:
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability, durability=durability)
 
 
-def reliability_in_words(name: str) -> str:
+def profile_in_words(name: str) -> str:
     """How the profile called ``name`` subscribes (``reliable``, ``best effort`` or ``reliable, latched``), for
     logs and diagnostics."""
     return {"reliable": "reliable", "latched": "reliable, latched (transient local)"}.get(name, "best effort")
 
 
-def profile_for_publishers(publishers: Sequence[TopicEndpointInfo]) -> str | None:
+def profile_for_publishers(publishers: Sequence[TopicEndpointInfo], latched: bool = False) -> str | None:
     """What an ``auto`` input subscription takes for these publishers of its topic: ``reliable`` when every one
-    of them is reliable (a lost sample or fragment is resent), ``latched`` when they are also all transient
-    local (what they published before the subscription was made comes too), ``sensor_data`` when one is best
-    effort (a reliable subscription would not receive from it), None without publishers (nothing to choose
-    from)."""
+    of them is reliable (a lost sample or fragment is resent), with ``latched`` allowed ``latched`` when they
+    are also all transient local (what they published before the subscription was made comes too),
+    ``sensor_data`` when one is best effort (a reliable subscription would not receive from it), None without
+    publishers (nothing to choose from)."""
     if not publishers:
         return None
     if any(info.qos_profile.reliability != ReliabilityPolicy.RELIABLE for info in publishers):
         return "sensor_data"
-    latched = all(info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for info in publishers)
-    return "latched" if latched else "reliable"
+    if latched and all(info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for info in publishers):
+        return "latched"
+    return "reliable"

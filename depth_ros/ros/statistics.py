@@ -22,8 +22,9 @@ class Snapshot:
         received, published, dropped: frames since start (dropped = sent by the camera but never processed:
             replaced by a newer one while inference was busy, or lost on the way).
         finished: frames dealt with since start: published, skipped, failed or dropped.
-        uncounted: frames taken since start after which the images missed before them could not be counted
-            (see :attr:`~depth_ros.ros.camera_inbox.Taken.missed_unknown`): ``dropped`` is then a lower bound.
+        uncounted: frames taken since start without a usable sequence number (see
+            :attr:`~depth_ros.ros.camera_inbox.Taken.missed_unknown`): the drops before them are not counted, so
+            ``dropped`` is a lower bound.
         skipped, failed: frames without output since start, by reason.
         rejected: other input messages refused since start (e.g. ``odometry`` with NaN), by topic.
         input_hz, output_hz: frames per second over the window.
