@@ -33,24 +33,24 @@ from rclpy.topic_endpoint_info import TopicEndpointInfo
 
 QOS_CHOICES = ("sensor_data", "reliable")
 INPUT_QOS_CHOICES = ("auto", *QOS_CHOICES)
-_PROFILES = {  # name: (reliability, durability); "latched" only as input_qos auto chooses it
-    "sensor_data": (ReliabilityPolicy.BEST_EFFORT, DurabilityPolicy.VOLATILE),
-    "reliable": (ReliabilityPolicy.RELIABLE, DurabilityPolicy.VOLATILE),
-    "latched": (ReliabilityPolicy.RELIABLE, DurabilityPolicy.TRANSIENT_LOCAL),
+_PROFILES = {  # name: (reliability, durability, in words); "latched" only as input_qos auto chooses it
+    "sensor_data": (ReliabilityPolicy.BEST_EFFORT, DurabilityPolicy.VOLATILE, "best effort"),
+    "reliable": (ReliabilityPolicy.RELIABLE, DurabilityPolicy.VOLATILE, "reliable"),
+    "latched": (ReliabilityPolicy.RELIABLE, DurabilityPolicy.TRANSIENT_LOCAL, "reliable, latched (transient local)"),
 }
 
 
 def qos_profile(name: str, depth: int = 1) -> QoSProfile:
     """The profile called ``name`` (see :data:`QOS_CHOICES`, and ``latched``), keeping the last ``depth``
     messages."""
-    reliability, durability = _PROFILES[name]
+    reliability, durability, _ = _PROFILES[name]
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability, durability=durability)
 
 
 def profile_in_words(name: str) -> str:
     """How the profile called ``name`` subscribes (``reliable``, ``best effort`` or ``reliable, latched``), for
     logs and diagnostics."""
-    return {"reliable": "reliable", "latched": "reliable, latched (transient local)"}.get(name, "best effort")
+    return _PROFILES[name][2]
 
 
 def profile_for_publishers(publishers: Sequence[TopicEndpointInfo], latched: bool = False) -> str | None:
