@@ -8,7 +8,8 @@ Pins down, with real files written by ``torch.save`` (no mocks):
   the ResNet weights, ``depth.pth``) loads with the input size from the file and ``stereo`` x5.4 scale
   for stereo-trained models; ResNet depth is read from the weights;
 * MVDepthNet's ``{'state_dict': ..., 'epoch_num': ...}`` loads, also without ``num_batches_tracked``
-  (PyTorch 0.3 files);
+  (PyTorch 0.3 files), marked BGR: fed RGB images, the runtime reproduces the depth of the authors' example
+  pipeline, which feeds ``cv2.imread`` (BGR) images; metadata without a channel order reads as RGB;
 * ``load_any`` tells the formats apart by content, not by file name;
 * every bad file raises :class:`CheckpointError` saying what is wrong: missing, truncated, random bytes,
   pickled Python objects (refused without running any code), missing / unexpected / wrongly shaped
@@ -18,12 +19,15 @@ Pins down, with real files written by ``torch.save`` (no mocks):
 from __future__ import annotations
 
 import collections
+import json
 import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from mvdepthnet_reference import cost_volume_per_plane
 from torch import nn
 
 from depth_ros.errors import DepthRosError
@@ -32,6 +36,7 @@ from depth_ros.models.checkpoints import load_monodepth2_folder, load_mvdepthnet
 from depth_ros.models.monodepth2 import DepthDecoder, Monodepth2
 from depth_ros.models.mvdepthnet import MVDepthNet
 from depth_ros.models.resnet import ResnetEncoder
+from depth_ros.runtime.engine import open_engine
 
 LITE_MONODEPTH2 = {"num_layers": 18, "width": 0.25, "decoder_width": 0.5, "with_fc": False}
 LITE_MVDEPTHNET = {"width": 0.125, "planes": 64}
@@ -417,6 +422,7 @@ def test_monodepth2_folder_loads(tmp_path: Path, resnet18_monodepth2, loader, us
     assert metadata.scale_type == scale_type and metadata.scale_factor == pytest.approx(scale_factor)
     assert metadata.variant["num_layers"] == 18
     assert (metadata.mean, metadata.std, metadata.value_range) == (0.45, 0.225, 255.0)
+    assert metadata.channel_order == "rgb"  # the authors' code reads images with PIL
     assert (metadata.min_depth, metadata.max_depth) == (0.1, 100.0)
     _assert_same_state(model.encoder, encoder)
     _assert_same_state(model.depth, depth)
@@ -495,6 +501,7 @@ def test_mvdepthnet_tar_loads(tmp_path: Path, mvdepthnet_state, loader):
     assert (metadata.mean, metadata.std, metadata.value_range) == (81.0, 35.0, 1.0)
     assert metadata.min_depth == pytest.approx(0.5) and metadata.max_depth == pytest.approx(50.0)
     assert metadata.scale_type == "metric" and metadata.planes == 64
+    assert metadata.channel_order == "bgr"
 
 
 def test_mvdepthnet_tar_from_pytorch_0_3_without_batch_counters(tmp_path: Path, mvdepthnet_state):
@@ -527,6 +534,81 @@ def test_tar_without_state_dict_is_refused(tmp_path: Path):
     path = tmp_path / "x.pth.tar"
     torch.save({"model": {}, "epoch_num": 3}, path)
     assert "state_dict" in _error(load_mvdepthnet_tar, path)
+
+
+def _posed_rgb_pair(height: int, width: int) -> dict[str, np.ndarray]:
+    """Random RGB reference and measurement images (H, W, 3) uint8, the measurement camera 8 cm to the side
+    and turned 2 degrees (reference-to-measurement transform), and a pinhole K at that size."""
+    rng = np.random.default_rng(5)
+    angle = np.radians(2.0)
+    T = np.eye(4, dtype=np.float32)
+    T[:3, :3] = [[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]]
+    T[:3, 3] = [-0.08, 0.01, 0.02]
+    focal = 0.9 * width
+    return {
+        "reference": rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+        "measurement": rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+        "T_meas_ref": T,
+        "K": np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], np.float32),
+    }
+
+
+def _upstream_example_depth(state: dict[str, torch.Tensor], pair: dict[str, np.ndarray], bgr: bool) -> np.ndarray:
+    """(H, W) depth in metres as MVDepthNet's ``example2.py`` computes it, written here from its description
+    (reference/models.md 2.2-2.3) without depth_ros's inference graph: images as ``cv2.imread`` gives them
+    (BGR: the RGB arrays reversed on the last axis; ``bgr=False`` feeds RGB instead), ``(x - 81) / 35``, the
+    per-plane cost volume of ``mvdepthnet_reference.py`` on 64 planes 1/50 + i (1/0.5 - 1/50) / 63, the
+    network's full-resolution inverse depth, ``1 / clamp(., 0.02, 2.0)``."""
+
+    def network_input(image: np.ndarray) -> torch.Tensor:  # (H, W, 3) uint8 -> (1, 3, H, W) normalised
+        colour = np.ascontiguousarray(image[..., ::-1] if bgr else image)
+        return (torch.from_numpy(colour).permute(2, 0, 1)[None].float() - 81.0) / 35.0
+
+    network = MVDepthNet()
+    network.load_state_dict(state)
+    reference, measurement = network_input(pair["reference"]), network_input(pair["measurement"])
+    inverse_depths = 1.0 / 50.0 + torch.arange(64) * (1.0 / 0.5 - 1.0 / 50.0) / 63.0
+    K, T = torch.from_numpy(pair["K"])[None], torch.from_numpy(pair["T_meas_ref"])[None, None]
+    with torch.no_grad():
+        volume = cost_volume_per_plane(reference, measurement[:, None], K, T, inverse_depths)
+        inverse_depth = network.eval()(reference, volume)[0]
+    return (1.0 / inverse_depth.clamp(0.02, 2.0))[0, 0].numpy()
+
+
+def test_published_mvdepthnet_gives_the_upstream_example_depth_from_rgb_images(tmp_path: Path, mvdepthnet_state):
+    """The published weights were fed BGR (``cv2.imread``) by the authors' example: the runtime, given RGB,
+    must give that pipeline's depth; fed RGB, that pipeline gives another depth (so this test can fail)."""
+    path = tmp_path / "opensource_model.pth.tar"
+    torch.save({"state_dict": mvdepthnet_state, "epoch_num": 3}, path)
+    height, width = 64, 96
+    pair = _posed_rgb_pair(height, width)
+    engine = open_engine(path, "pytorch", height=height, width=width)
+    assert engine.metadata.channel_order == "bgr"
+    depth = engine.infer(pair["reference"], pair["measurement"][None], pair["T_meas_ref"][None], pair["K"]).copy()
+
+    upstream = _upstream_example_depth(mvdepthnet_state, pair, bgr=True)
+    assert np.ptp(upstream) > 0.01 * np.mean(upstream), "degenerate output: the comparison would prove little"
+    assert np.max(np.abs(depth - upstream) / upstream) <= 1e-4
+    fed_rgb = _upstream_example_depth(mvdepthnet_state, pair, bgr=False)  # 6e-3: the cost volume ignores the order
+    assert np.max(np.abs(fed_rgb - upstream) / upstream) > 1e-3
+
+
+def test_channel_order_is_rgb_unless_written_and_nothing_else(tmp_path: Path):
+    """Metadata written before the field existed reads as RGB; an our-format file keeps a BGR order (a
+    converted published model); an unknown order is a clear error naming the allowed ones."""
+    model, metadata = _lite_mvdepthnet()
+    assert metadata.channel_order == "rgb"
+    old_json = json.dumps({k: v for k, v in json.loads(metadata.to_json()).items() if k != "channel_order"})
+    assert ModelMetadata.from_json(old_json) == metadata
+
+    bgr = metadata.replace(channel_order="bgr")
+    assert load_checkpoint(save_checkpoint(tmp_path / "bgr.pt", model, bgr))[1] == bgr
+
+    with pytest.raises(ValueError, match=r"channel_order must be one of rgb, bgr .* got 'BGR'"):
+        metadata.replace(channel_order="BGR")
+    path = _our_file(tmp_path / "model.pt", model, metadata, metadata=metadata.to_json().replace('"rgb"', '"grb"'))
+    message = _error(load_checkpoint, path)
+    assert "channel_order" in message and "'grb'" in message and str(path) in message
 
 
 # --------------------------------------------------------------------------------------------------

@@ -159,6 +159,29 @@ def test_mvdepthnet_onnx_matches_pytorch_with_two_posed_frames(mvd) -> None:
     assert relative_difference(depth, expected) <= 1e-4
 
 
+@pytest.mark.parametrize("which", ["mono", "mvd"])
+def test_bgr_weights_are_exported_with_the_channel_reversal_inside(which: str, request, tmp_path: Path) -> None:
+    """Weights marked ``channel_order="bgr"`` (published MVDepthNet) keep taking RGB: their graph on RGB images
+    is the RGB-marked graph of the same weights on the reversed images; the order travels in the metadata."""
+    network, metadata, rgb_path = request.getfixturevalue(which)
+    exported = read_onnx_metadata(rgb_path)
+    assert exported.channel_order == "rgb"
+    path = export_onnx(network, metadata.replace(channel_order="bgr"), tmp_path / "bgr.onnx",
+                       exported.height, exported.width, measurement_frames=FRAMES)  # fmt: skip
+    assert read_onnx_metadata(path) == exported.replace(channel_order="bgr")
+    assert ModelMetadata.from_json(metadata_sidecar(path).read_text()).channel_order == "bgr"
+    if which == "mono":
+        inputs = {"image": np.random.default_rng(0).integers(0, 256, (1, 3, *MONO_SIZE), dtype=np.uint8)}
+    else:
+        inputs = realistic_mvdepthnet_inputs(FRAMES, *MVD_SIZE)
+    reversed_images = {k: np.ascontiguousarray(v[..., ::-1, :, :]) if v.dtype == np.uint8 else v
+                       for k, v in inputs.items()}  # fmt: skip
+    depth = run_onnx(path, inputs)
+    assert relative_difference(depth, pytorch_depth(network, path, inputs)) <= 1e-4
+    assert relative_difference(depth, run_onnx(rgb_path, reversed_images)) <= 1e-4
+    assert relative_difference(depth, run_onnx(rgb_path, inputs)) > 1e-3
+
+
 # Metadata and files ------------------------------------------------------------------------------------
 
 

@@ -360,6 +360,23 @@ def test_an_mvdepthnet_checkpoint_runs_its_own_measurement_frames_on_every_backe
     assert relative_difference(onnxruntime.infer(**inputs), pytorch.infer(**inputs)) <= TOLERANCE
 
 
+def test_a_bgr_mvdepthnet_checkpoint_takes_rgb_on_every_backend(mvd: Model, tmp_path: Path) -> None:
+    """Weights that expect BGR (published MVDepthNet) take RGB images like any other: PyTorch and ONNX Runtime
+    (through the cached export) both give the depth the same weights marked RGB give on the reversed images."""
+    checkpoint = save_checkpoint(tmp_path / "bgr.pt", mvd.network, mvd.metadata.replace(channel_order="bgr"))
+    pytorch, onnxruntime = open_engine(checkpoint, "pytorch"), open_engine(checkpoint, "onnxruntime")
+    assert pytorch.metadata.channel_order == onnxruntime.metadata.channel_order == "bgr"
+    inputs = camera_inputs(mvd.metadata)
+    reversed_images = {
+        **inputs,
+        "reference": inputs["reference"][..., ::-1],
+        "measurements": inputs["measurements"][..., ::-1],
+    }
+    expected = PyTorchEngine(mvd.network, mvd.metadata).infer(**reversed_images).copy()
+    assert relative_difference(pytorch.infer(**inputs), expected) <= TOLERANCE
+    assert relative_difference(onnxruntime.infer(**inputs), expected) <= TOLERANCE
+
+
 def test_a_checkpoint_opens_at_another_size_and_an_onnx_file_only_at_its_own(mono: Model) -> None:
     engine = open_engine(mono.checkpoint, "pytorch", height=HEIGHT + 32)
     assert (engine.metadata.height, engine.metadata.width) == (HEIGHT + 32, WIDTH)
@@ -436,8 +453,9 @@ class HostTensorsSeen(TorchDispatchMode):
         return func(*args, **kwargs)
 
 
+@pytest.mark.parametrize("channel_order", ["rgb", "bgr"])
 @pytest.mark.parametrize("architecture", ["monodepth2", "mvdepthnet"])
-def test_inference_graphs_take_no_host_tensors_while_running(architecture: str) -> None:
+def test_inference_graphs_take_no_host_tensors_while_running(architecture: str, channel_order: str) -> None:
     """On a GPU, a tensor made on the host inside forward() is a blocking copy on every call, and CUDA
     graph capture refuses it. Run on the meta device, any CPU tensor reaching an operator is one."""
     with torch.device("meta"):
@@ -447,7 +465,7 @@ def test_inference_graphs_take_no_host_tensors_while_running(architecture: str) 
         else:
             network = MVDepthNet(**MVD_VARIANT)
             metadata = mvdepthnet_metadata(MVD_VARIANT, HEIGHT, WIDTH, "test").replace(measurement_frames=FRAMES)
-        graph = inference_graph(network, metadata)
+        graph = inference_graph(network, metadata.replace(channel_order=channel_order))
         specs = input_specs(metadata)
         shapes = [(1, *(spec.shape[axis] for axis in spec.network_axes)) for spec in specs]
         dtypes = [torch.uint8 if spec.image else torch.float32 for spec in specs]
@@ -541,6 +559,7 @@ def test_engine_sidecar_round_trips_beside_the_engine(tmp_path: Path) -> None:
     text = sidecar_path(engine).read_text()
     for key in ("tensorrt_version", "gpu_name", "compute_capability", "precision", "onnx_sha256", "scale_type"):
         assert key in text
+    assert '"channel_order": "rgb"' in text  # the model's metadata whole: an engine of BGR weights says so
 
 
 def test_an_engine_without_its_sidecar_is_refused(tmp_path: Path) -> None:

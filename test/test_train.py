@@ -91,6 +91,7 @@ def test_checkpoints_load_as_weights_with_metadata(tmp_path: Path) -> None:
     network, metadata = load_checkpoint(tmp_path / "last.pt")
     assert metadata.architecture == "mvdepthnet" and (metadata.height, metadata.width) == (64, 64)
     assert metadata.scale_type == "metric" and network.planes == 8
+    assert metadata.channel_order == "rgb"  # our trainer feeds RGB (published MVDepthNet weights are BGR)
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "best.pt").is_file()
     shipped = read_weights(tmp_path / "model.pt")
     assert "optimizer" not in shipped and "step" not in shipped

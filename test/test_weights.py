@@ -14,6 +14,7 @@ from depth_ros.data.training_samples import MultiViewDataset
 from depth_ros.eval.metrics import average_metrics, depth_metrics
 from depth_ros.models.checkpoints import load_checkpoint, load_pose_network
 from depth_ros.models.inference import inference_graph
+from depth_ros.models.metadata import ModelMetadata
 from depth_ros.models.monodepth2 import Monodepth2Pose
 from depth_ros.resources import SHIPPED_WEIGHTS, shipped_weights
 from depth_ros.train.tasks import mvdepthnet_forward
@@ -40,7 +41,8 @@ def test_shipped_monodepth2_pose_network_is_its_trained_partner() -> None:
     pose = load_pose_network(path)
     assert isinstance(pose, Monodepth2Pose)
     _, depth_metadata = load_checkpoint(shipped_weights("monodepth2"))
-    assert torch.load(path, weights_only=True)["metadata"] == depth_metadata.to_json()  # from the same run
+    pose_metadata = ModelMetadata.from_json(torch.load(path, weights_only=True)["metadata"])
+    assert pose_metadata == depth_metadata  # from the same run
 
 
 def test_shipped_mvdepthnet_is_metric_on_an_unseen_sequence() -> None:

@@ -140,7 +140,8 @@ def monodepth2_metadata(
 
 
 def mvdepthnet_metadata(variant: dict[str, Any], height: int, width: int, source: str) -> ModelMetadata:
-    """Metadata of an MVDepthNet model (metric depth from posed frames, 0.5 m to 50 m)."""
+    """Metadata of an MVDepthNet model (metric depth from posed frames, 0.5 m to 50 m) trained on RGB images
+    (ours; :func:`load_mvdepthnet_tar` marks the published weights BGR)."""
     return ModelMetadata(
         architecture="mvdepthnet",
         variant=variant,
@@ -158,7 +159,8 @@ def mvdepthnet_metadata(variant: dict[str, Any], height: int, width: int, source
 
 
 def load_monodepth2_folder(folder: Path) -> tuple[Monodepth2, ModelMetadata]:
-    """A published Monodepth2 model folder (``encoder.pth`` + ``depth.pth``; ResNet-18/34/50 inferred).
+    """A published Monodepth2 model folder (``encoder.pth`` + ``depth.pth``; ResNet-18/34/50 inferred; RGB, as
+    the authors' code reads images with PIL).
 
     ``encoder.pth`` also holds ``height``, ``width`` (the native input size) and ``use_stereo``.
     """
@@ -195,7 +197,8 @@ def _resnet_depth(encoder_state: dict[str, Any]) -> int:
 def load_mvdepthnet_tar(path: Path, data: Any = None) -> tuple[MVDepthNet, ModelMetadata]:
     """MVDepthNet's published ``opensource_model.pth.tar`` (a dict with ``state_dict``); native size 320x256.
 
-    ``data``: the file's content if already read.
+    Its weights expect BGR images (``channel_order="bgr"``): the authors' example feeds ``cv2.imread`` images to
+    them, and only BGR input reproduces that pipeline's depth. ``data``: the file's content if already read.
     """
     data = read_weights(path) if data is None else data
     state = data.get("state_dict") if isinstance(data, dict) else None
@@ -203,7 +206,8 @@ def load_mvdepthnet_tar(path: Path, data: Any = None) -> tuple[MVDepthNet, Model
         raise CheckpointError(f"{path} is not an MVDepthNet checkpoint: expected a dict with 'state_dict'")
     model = MVDepthNet()
     load_state_strict(model, state, str(path))
-    return model.eval(), mvdepthnet_metadata({"width": 1.0, "planes": PLANES}, 256, 320, str(path))
+    metadata = mvdepthnet_metadata({"width": 1.0, "planes": PLANES}, 256, 320, str(path))
+    return model.eval(), metadata.replace(channel_order="bgr")
 
 
 def save_checkpoint(path: Path, model: nn.Module | None, metadata: ModelMetadata, **extra: Any) -> Path:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Architecture = Literal["monodepth2", "mvdepthnet"]
 ScaleType = Literal["relative", "stereo", "metric"]
+ChannelOrder = Literal["rgb", "bgr"]
+CHANNEL_ORDERS: tuple[str, ...] = get_args(ChannelOrder)
 METADATA_KEY = "depth_ros.model"
 # Smallest input side: Monodepth2's 1-pixel reflection pad needs 2-pixel feature maps at 1/32.
 SMALLEST_INPUT = {"monodepth2": 64, "mvdepthnet": 32}
@@ -26,8 +28,12 @@ class ModelMetadata:
         architecture: ``monodepth2`` or ``mvdepthnet``.
         variant: constructor arguments of the network (e.g. ``{"num_layers": 18, "width": 1.0}``).
         height, width: network input size in pixels (multiples of 32).
-        mean, std, value_range: input normalisation ``(x / value_range - mean) / std`` of RGB values x in
+        mean, std, value_range: input normalisation ``(x / value_range - mean) / std`` of colour values x in
             [0, 255]: Monodepth2 (0.45, 0.225, 255), MVDepthNet (81, 35, 1).
+        channel_order: the order of colour channels the network's weights expect, ``rgb`` or ``bgr``. Inputs
+            are always RGB; the inference graph reorders them for ``bgr`` weights. Published MVDepthNet files
+            are ``bgr`` (the authors' example feeds ``cv2.imread`` images); published Monodepth2 folders and
+            our trainer's checkpoints are ``rgb`` (the default, also for metadata written without the key).
         min_depth, max_depth: output depth range in metres.
         scale_type: ``relative`` (up to an unknown scale: monocular training), ``stereo`` (metric after
             multiplying by ``scale_factor``), or ``metric``.
@@ -51,6 +57,14 @@ class ModelMetadata:
     planes: int = 0
     measurement_frames: int = 0
     source: str = ""
+    channel_order: ChannelOrder = "rgb"
+
+    def __post_init__(self) -> None:
+        if self.channel_order not in CHANNEL_ORDERS:
+            raise ValueError(
+                f"channel_order must be one of {', '.join(CHANNEL_ORDERS)} (the colour order the weights expect), "
+                f"got {self.channel_order!r}"
+            )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -60,7 +74,8 @@ class ModelMetadata:
         """The metadata written by :meth:`to_json` (unknown keys ignored, missing ones at their defaults).
 
         Raises:
-            ValueError: not JSON, or fields whose values are not of their defaults' types (a number for a float).
+            ValueError: not JSON, fields whose values are not of their defaults' types (a number for a float), or
+                a ``channel_order`` other than ``rgb`` or ``bgr``.
         """
         values = json.loads(text)
         metadata = cls(**{name: values[name] for name in cls.__dataclass_fields__ if name in values})
