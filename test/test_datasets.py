@@ -710,6 +710,40 @@ def test_multi_view_augmentation_is_paired_and_deterministic(moving_frames):
     assert max(differences) < 3.0 and differences.count(0.0) >= len(paired) // 3, differences
 
 
+def test_multi_view_world_scale_scales_depth_and_baseline_together_and_nothing_else(moving):
+    plain = MultiViewDataset(moving, 64, 96, min_baseline=0.15, augment=False)
+    scaled = MultiViewDataset(moving, 64, 96, min_baseline=0.15, augment=False, world_scale=(0.25, 4.0))
+    factors = []
+    for item in range(len(plain)):
+        a, b = plain[item], scaled[item]
+        torch.testing.assert_close(a["reference"], b["reference"], rtol=0, atol=0)
+        valid = torch.isfinite(a["depth"])
+        factor = float((b["depth"][valid] / a["depth"][valid]).mean())
+        torch.testing.assert_close(b["depth"][valid], factor * a["depth"][valid])
+        torch.testing.assert_close(b["T_meas_ref"][:, :3, 3], factor * a["T_meas_ref"][:, :3, 3])
+        torch.testing.assert_close(b["T_meas_ref"][:, :3, :3], a["T_meas_ref"][:, :3, :3], rtol=0, atol=0)
+        factors.append(factor)
+    assert min(factors) >= 0.25 and max(factors) <= 4.0 and max(factors) / min(factors) > 2.0
+    warped, unwarped = warp_error(scaled[len(scaled) - 1], 0)  # still a consistent sample
+    assert warped < 6.0 and warped < 0.5 * unwarped, (warped, unwarped)
+    scaled.set_epoch(1)  # a new draw every epoch
+    assert not torch.equal(
+        scaled[0]["depth"],
+        MultiViewDataset(moving, 64, 96, min_baseline=0.15, augment=False, world_scale=(0.25, 4.0))[0]["depth"],
+    )
+    with pytest.raises(DatasetError, match="world_scale"):
+        MultiViewDataset(moving, 64, 96, min_baseline=0.15, world_scale=(2.0, 1.0))
+
+
+def test_multi_view_depth_outside_the_range_is_unknown(moving):
+    sample = MultiViewDataset(moving, 64, 96, min_baseline=0.15, augment=False, depth_range=(2.0, 10.0))[5]
+    full = MultiViewDataset(moving, 64, 96, min_baseline=0.15, augment=False)[5]["depth"]
+    inside = (full >= 2.0) & (full <= 10.0)
+    assert 0 < int(inside.sum()) < int(torch.isfinite(full).sum())
+    torch.testing.assert_close(sample["depth"][inside], full[inside])
+    assert torch.isnan(sample["depth"][~inside]).all()
+
+
 def test_flipped_camera_is_its_own_inverse(synthetic_frames):
     camera = synthetic_frames[0].camera.resized(64, 32)
     assert flipped_camera(flipped_camera(camera)) == camera

@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-TEXTURE_SIZE = 256  # texels per side at mip level 0 (a power of two)
-_MIP_LEVELS = 7  # 256 .. 4 texels
+TEXTURE_SIZE = 256  # texels per side at mip level 0 of the scene textures (a power of two)
+_SMALLEST_MIP = 4  # texels per side of the coarsest mip level
 
 # Photographs bundled inside the scikit-image wheel (no download): colour ones as they are,
 # grey ones tinted. Every name here loads offline.
@@ -19,7 +19,7 @@ _COLOUR_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemis
 _GREY_PHOTOS = ("brick", "grass", "gravel", "camera", "moon", "coins")
 
 
-def _square(image: np.ndarray, size: int) -> np.ndarray:
+def square_texture(image: np.ndarray, size: int) -> np.ndarray:
     """Centre-crop to a square and resize to ``size x size``; grey becomes 3 equal channels."""
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
@@ -35,10 +35,10 @@ def photo_textures(rng: np.random.Generator, size: int = TEXTURE_SIZE) -> list[n
     """Photographs from ``skimage.data`` as (size, size, 3) uint8 textures; grey ones get a random tint."""
     import skimage.data
 
-    textures = [_square(getattr(skimage.data, name)(), size) for name in _COLOUR_PHOTOS]
+    textures = [square_texture(getattr(skimage.data, name)(), size) for name in _COLOUR_PHOTOS]
     for name in _GREY_PHOTOS:
         tint = rng.uniform(0.55, 1.0, size=3)
-        textures.append(np.clip(_square(getattr(skimage.data, name)(), size) * tint, 0, 255).astype(np.uint8))
+        textures.append(np.clip(square_texture(getattr(skimage.data, name)(), size) * tint, 0, 255).astype(np.uint8))
     return textures
 
 
@@ -87,22 +87,25 @@ class TextureAtlas:
     """A stack of square RGB textures with mip levels, sampled by texture id and texel coordinates."""
 
     def __init__(self, textures: list[np.ndarray]):
-        """Args: textures: list of (S, S, 3) uint8 images, S = :data:`TEXTURE_SIZE`."""
-        if not textures or any(t.shape != (TEXTURE_SIZE, TEXTURE_SIZE, 3) for t in textures):
-            raise ValueError(f"textures must be (S, S, 3) uint8 with S = {TEXTURE_SIZE}")
+        """Args: textures: list of (S, S, 3) uint8 images of one size S, a power of two of at least 8
+        (:data:`TEXTURE_SIZE` for the scene textures)."""
+        size = textures[0].shape[0] if textures else 0
+        if size < 2 * _SMALLEST_MIP or size & (size - 1) or any(t.shape != (size, size, 3) for t in textures):
+            raise ValueError("textures must be (S, S, 3) uint8 of one size S, a power of two of at least 8")
         self.count = len(textures)
+        mip_levels = int(np.log2(size // _SMALLEST_MIP)) + 1
         level = np.stack(textures).astype(np.float32)
         levels, offsets = [], []
         offset = 0
-        for _ in range(_MIP_LEVELS):
+        for _ in range(mip_levels):
             offsets.append(offset)
             levels.append(level.reshape(-1, 3))
             offset += level.shape[0] * level.shape[1] * level.shape[2]
             level = 0.25 * (level[:, 0::2, 0::2] + level[:, 1::2, 0::2] + level[:, 0::2, 1::2] + level[:, 1::2, 1::2])
         self._texels = np.concatenate(levels)
         self._offsets = np.array(offsets, dtype=np.int32)
-        self._sizes = (TEXTURE_SIZE >> np.arange(_MIP_LEVELS)).astype(np.int32)
-        self._scales = (1.0 / (1 << np.arange(_MIP_LEVELS))).astype(np.float32)
+        self._sizes = (size >> np.arange(mip_levels)).astype(np.int32)
+        self._scales = (1.0 / (1 << np.arange(mip_levels))).astype(np.float32)
 
     def sample(self, texture: np.ndarray, s: np.ndarray, t: np.ndarray, footprint: np.ndarray) -> np.ndarray:
         """Bilinear, mip-mapped, mirrored-repeat lookup.
@@ -115,7 +118,7 @@ class TextureAtlas:
         Returns:
             (N, 3) float32 RGB in [0, 255].
         """
-        level = np.clip(np.log2(np.maximum(footprint, 1.0)).astype(np.int32), 0, _MIP_LEVELS - 1)
+        level = np.clip(np.log2(np.maximum(footprint, 1.0)).astype(np.int32), 0, len(self._sizes) - 1)
         size = self._sizes[level]
         scale = self._scales[level]
         x = s * scale - 0.5

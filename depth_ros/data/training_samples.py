@@ -284,6 +284,11 @@ class MultiViewDataset(_SampleDataset):
         search_window: measurements are at most this many frames before or after the reference.
         augment: paired photometric augmentation (:class:`~depth_ros.data.augment.PairedPhotometric`).
         seed: seed of the augmentation draws.
+        depth_range: (near, far) metres; ground truth outside it becomes NaN (unknown), e.g. beyond the
+            network's planes. None keeps every depth.
+        world_scale: (low, high); when given, each sample's depth and ``T_meas_ref`` translations are
+            multiplied by a scale drawn log-uniform in it (the images unchanged: the same scene at another
+            size), before ``depth_range`` applies.
 
     A sample is a dict of tensors:
         ``reference``: (3, H, W) float32 RGB in [0, 255]; ``measurements``: (N, 3, H, W) likewise;
@@ -313,8 +318,14 @@ class MultiViewDataset(_SampleDataset):
         search_window: int = 10,
         augment: bool = True,
         seed: int = 0,
+        depth_range: tuple[float, float] | None = None,
+        world_scale: tuple[float, float] | None = None,
     ):
         super().__init__(sequence, height, width, augment, seed)
+        if world_scale is not None and not 0 < world_scale[0] <= world_scale[1]:
+            raise DatasetError(f"world_scale must be (low, high) with 0 < low <= high, got {world_scale}")
+        self.depth_range = depth_range
+        self.world_scale = world_scale
         if measurement_frames < 1 or search_window < 1 or not 0 <= min_baseline < max_baseline:
             raise DatasetError(
                 f"need measurement_frames >= 1, search_window >= 1 and 0 <= min_baseline < max_baseline, got "
@@ -367,18 +378,26 @@ class MultiViewDataset(_SampleDataset):
         measurements = [self.sequence[j] for j in measurement_indices]
         rgb = np.stack([self._rgb(frame) for frame in [reference, *measurements]])
         images = torch.from_numpy(rgb).permute(0, 3, 1, 2).float()
+        rng = sample_rng(self.seed, self.epoch, item)
         if self.augment:
-            rng = sample_rng(self.seed, self.epoch, item)
             images = PairedPhotometric.draw(rng)(images, rng)
         T_world_ref = self.poses[index]
         T_meas_ref = np.stack([invert_transform(self.poses[j]) @ T_world_ref for j in measurement_indices])
+        depth = self._depth(reference)
+        if self.world_scale is not None:
+            scale = float(np.exp(rng.uniform(np.log(self.world_scale[0]), np.log(self.world_scale[1]))))
+            T_meas_ref[:, :3, 3] *= scale
+            depth *= scale
+        if self.depth_range is not None:
+            with np.errstate(invalid="ignore"):
+                depth[(depth < self.depth_range[0]) | (depth > self.depth_range[1])] = np.nan
         camera = reference.camera.resized(self.width, self.height)
         return {
             "reference": images[0],
             "measurements": images[1:],
             "T_meas_ref": torch.from_numpy(T_meas_ref.astype(np.float32)),
             "K": torch.from_numpy(camera.K.astype(np.float32)),
-            "depth": torch.from_numpy(self._depth(reference))[None],
+            "depth": torch.from_numpy(depth)[None],
             "index": index,
             "measurement_indices": torch.tensor(measurement_indices, dtype=torch.int64),
         }

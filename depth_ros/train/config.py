@@ -41,11 +41,15 @@ class DataConfig:
         path: file or folder of the data (unused for ``synthetic``).
         split: KITTI split file (``folder frame side`` lines).
         seeds: synthetic sequences (one per seed), scenes alternating between ``scenes``.
-        scenes: synthetic scenes to use.
+        scenes: synthetic scene families to use: ``corridor`` and ``room`` (:mod:`depth_ros.data.synthetic`),
+            ``objects`` (:mod:`depth_ros.data.objects`: random primitives, world scale, cameras and motion).
         frames: frames per synthetic sequence.
         moving_objects: independently moving boxes per synthetic sequence.
         every: keep every n-th frame (bags, folders) to get enough motion between frames.
         measurement_frames: MVDepthNet measurement frames per sample.
+        world_scale: MVDepthNet only: ``[low, high]`` of a random scale (log-uniform) that multiplies each
+            training sample's depth and translations, the images unchanged (the same scene at another size:
+            appearance then tells nothing about metric depth); empty (default): none.
         validation_seeds: held-out synthetic sequences for validation (empty: no validation).
         image_topic, camera_info_topic, odometry_topic, depth_topic: topic names of a ``bag``: the camera's
             ``sensor_msgs/Image`` and its ``CameraInfo``, ``nav_msgs/Odometry`` (for poses; a bag without it
@@ -61,6 +65,7 @@ class DataConfig:
     moving_objects: int = 1
     every: int = 1
     measurement_frames: int = 1
+    world_scale: list[float] = field(default_factory=list)
     validation_seeds: list[int] = field(default_factory=lambda: [1000])
     image_topic: str = BagTopics.image
     camera_info_topic: str = BagTopics.camera_info
@@ -211,7 +216,7 @@ FRAME_OFFSETS: Check = (
     lambda offsets: len(offsets) > 0 and 0 not in offsets and len(set(offsets)) == len(offsets),
     "a non-empty list of distinct non-zero frame offsets (0 is the target)",
 )
-SCENES = ("corridor", "room")  # depth_ros.data.synthetic
+SCENES = ("corridor", "room", "objects")  # depth_ros.data.synthetic, depth_ros.data.objects
 
 CONSTRAINTS: dict[str, Check] = {
     "architecture": (lambda value: value in ("", "monodepth2", "mvdepthnet"), "monodepth2 or mvdepthnet"),
@@ -242,6 +247,10 @@ CONSTRAINTS: dict[str, Check] = {
     "data.every": _at_least(1),
     "data.measurement_frames": _at_least(1),
     "data.validation_seeds": _list_of(_at_least(0)),
+    "data.world_scale": (
+        lambda scales: not scales or (len(scales) == 2 and 0 < scales[0] <= scales[1] and math.isfinite(scales[1])),
+        "empty (no scaling) or [low, high] with 0 < low <= high",
+    ),
 }
 
 MODEL_ARGUMENTS: dict[str, dict[str, tuple[type, Check]]] = {

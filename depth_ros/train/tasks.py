@@ -38,19 +38,8 @@ Batch = dict[str, torch.Tensor]
 def frame_sequences(data: DataConfig, seeds: list[int], height: int, width: int) -> list[FrameSequence]:
     """The frame sources a data config names (synthetic: one sequence per seed, rendered at network size)."""
     if data.source == "synthetic":
-        from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
-
         return [
-            SyntheticSequence(
-                SyntheticConfig(
-                    scene=data.scenes[i % len(data.scenes)],
-                    frames=data.frames,
-                    width=width,
-                    height=height,
-                    moving_objects=data.moving_objects,
-                    seed=seed,
-                )
-            )
+            synthetic_sequence(data, data.scenes[i % len(data.scenes)], seed, height, width)
             for i, seed in enumerate(seeds)
         ]
     if not data.path:
@@ -74,6 +63,22 @@ def frame_sequences(data: DataConfig, seeds: list[int], height: int, width: int)
 
         return [ImageFolderSequence(data.path)]
     raise ConfigError(f"unknown data.source {data.source!r}: expected synthetic, bag, kitti, tum or folder")
+
+
+def synthetic_sequence(data: DataConfig, scene: str, seed: int, height: int, width: int) -> FrameSequence:
+    """One synthetic sequence: ``corridor`` or ``room`` rendered at network size, or ``objects`` rendered at
+    its own random camera with 1.5 times the network's pixels (samples are resized to network size)."""
+    if scene == "objects":
+        from depth_ros.data.objects import ObjectsConfig, ObjectsSequence
+
+        return ObjectsSequence(ObjectsConfig(seed=seed, frames=data.frames, pixels=round(1.5 * height * width)))
+    from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
+
+    return SyntheticSequence(
+        SyntheticConfig(
+            scene=scene, frames=data.frames, width=width, height=height, moving_objects=data.moving_objects, seed=seed
+        )
+    )
 
 
 def bag_topics(data: DataConfig) -> BagTopics:
@@ -250,6 +255,8 @@ def mvdepthnet_task(config: TrainConfig) -> Task:
                     config.data.measurement_frames,
                     augment=augment,
                     seed=config.seed,
+                    depth_range=(metadata.min_depth, metadata.max_depth),
+                    world_scale=tuple(config.data.world_scale) if augment and config.data.world_scale else None,
                 )
                 for sequence in sequences
             ],
