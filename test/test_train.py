@@ -549,3 +549,19 @@ def test_input_sizes_the_network_cannot_take_are_a_config_error(architecture: st
 def test_invalid_yaml_in_an_override_is_one_error_line(tmp_path: Path) -> None:
     result = depth_ros("train", "mvdepthnet", *COMMON, f"out={tmp_path}", "data.seeds=[0, 1")
     assert_clean_error(result, "override 'data.seeds=[0, 1': the value is not valid YAML")
+
+
+def test_a_synthetic_sequence_without_multi_view_pairs_is_left_out_with_a_warning(caplog) -> None:
+    """A street drive of 4 frames stands at rest (no baseline); the objects sequence beside it trains alone."""
+    config = load_config(
+        None,
+        ["architecture=mvdepthnet", "data.scenes=[objects,corridor]", "data.seeds=[0,1]", "data.frames=4",
+         "data.measurement_frames=1", "data.validation_seeds=[]", "height=64", "width=64", "model.width=0.125"],
+    )  # fmt: skip
+    with caplog.at_level("WARNING", logger="depth_ros.train.tasks"):
+        task = make_task(config)
+    assert 0 < len(task.train_set) <= 4
+    assert any("left out of training: no reference frame in SyntheticSequence" in r.message for r in caplog.records)
+    with pytest.raises(TrainingError, match="no multi-view samples"):
+        make_task(load_config(None, ["architecture=mvdepthnet", "data.scenes=[corridor]", "data.seeds=[1,2]",
+                                     "data.frames=4", "data.validation_seeds=[]"]))  # fmt: skip

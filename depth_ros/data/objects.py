@@ -194,7 +194,7 @@ def objects_scene(rng: np.random.Generator, texture_count: int) -> PrimitiveScen
 class CameraPath:
     """Smooth 6-DoF motion in canonical units: ``T_world_cam(t)`` for ``t`` in seconds.
 
-    Position: three sinusoids along orthogonal axes (amplitudes summing to 0.1-0.9) plus a drift of at
+    Position: three sinusoids along orthogonal axes (amplitudes summing to 0.3-0.9, 0.15-0.5 Hz) plus a drift of at
     most 0.5 over ``duration``; rotation: the start orientation times a rotation vector of three sinusoids of
     up to 8 degrees each.
     """
@@ -215,12 +215,12 @@ class CameraPath:
         return cls(
             start=axis_angle_to_matrix(rng.normal(0.0, 0.12, size=3)),
             axes=random_rotation(rng),
-            amplitude=rng.uniform(0.1, 0.9) * weights,
-            frequency=rng.uniform(0.1, 0.5, size=3),
+            amplitude=rng.uniform(0.3, 0.9) * weights,
+            frequency=rng.uniform(0.15, 0.5, size=3),
             phase=rng.uniform(0.0, 2 * np.pi, size=3),
             drift=_unit(rng) * rng.uniform(0.0, 0.5) / max(duration, 1e-3),
             turn_amplitude=np.deg2rad(rng.uniform(0.0, 8.0, size=3)),
-            turn_frequency=rng.uniform(0.1, 0.5, size=3),
+            turn_frequency=rng.uniform(0.15, 0.5, size=3),
             turn_phase=rng.uniform(0.0, 2 * np.pi, size=3),
         )
 

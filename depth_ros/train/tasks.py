@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from depth_ros.train.loop import Task, TrainingError
 from depth_ros.train.monodepth2_task import Monodepth2Loss
 
 Batch = dict[str, torch.Tensor]
+logger = logging.getLogger(__name__)
 
 
 def frame_sequences(data: DataConfig, seeds: list[int], height: int, width: int) -> list[FrameSequence]:
@@ -244,24 +246,29 @@ def mvdepthnet_task(config: TrainConfig) -> Task:
     metadata = mvdepthnet_metadata(variant, config.height, config.width, f"depth_ros trainer, seed {config.seed}")
     metadata = metadata.replace(measurement_frames=config.data.measurement_frames)
 
+    def samples(sequence: FrameSequence, augment: bool) -> MultiViewDataset:
+        return MultiViewDataset(
+            sequence,
+            config.height,
+            config.width,
+            config.data.measurement_frames,
+            augment=augment,
+            seed=config.seed,
+            depth_range=(metadata.min_depth, metadata.max_depth),
+            world_scale=tuple(config.data.world_scale) if augment and config.data.world_scale else None,
+        )
+
     def dataset(seeds: list[int], augment: bool) -> Dataset:
         sequences = frame_sequences(config.data, seeds, config.height, config.width)
-        return _concat(
-            [
-                MultiViewDataset(
-                    sequence,
-                    config.height,
-                    config.width,
-                    config.data.measurement_frames,
-                    augment=augment,
-                    seed=config.seed,
-                    depth_range=(metadata.min_depth, metadata.max_depth),
-                    world_scale=tuple(config.data.world_scale) if augment and config.data.world_scale else None,
-                )
-                for sequence in sequences
-            ],
-            "multi-view",
-        )
+        if len(sequences) == 1:
+            return samples(sequences[0], augment)
+        usable = []
+        for sequence in sequences:  # one sequence without a usable pair (a camera at rest) does not stop a run
+            try:
+                usable.append(samples(sequence, augment))
+            except DatasetError as error:
+                logger.warning("left out of training: %s", error)
+        return _concat(usable, "multi-view")
 
     validation = dataset(config.data.validation_seeds, False) if _validates(config) else None
 
