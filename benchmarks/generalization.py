@@ -34,7 +34,7 @@ SCALES = (0.5, 2.0)
 def evaluate(name: str, weights: Path, sequences: int, frames: int) -> None:
     multiview = name == "multiview"
     print(f"\n{'MVDepthNet' if multiview else 'Monodepth2'}: {weights}")
-    header = f"{'family':18} {'held out':>8} {'frames':>6}"
+    header = f"{'family':18} {'frames':>6}"
     if multiview:
         header += f" {'abs_rel':>8} {'rmse m':>7} {'a1':>6} |"
     header += f" {'med abs_rel':>11} {'rmse m':>7} {'a1':>6}"
@@ -49,7 +49,7 @@ def evaluate(name: str, weights: Path, sequences: int, frames: int) -> None:
         result = ModelResult(family.name, SETTINGS)
         for sequence in family_sequences:
             run_sequence(open_model(name, weights, backend="pytorch").pipeline, sequence, result)
-        row = f"{family.name:18} {'yes' if family.held_out else 'no':>8} {len(result.frames):6d}"
+        row = f"{family.name:18} {len(result.frames):6d}"
         raw, scaled = result.mean("raw"), result.mean("scaled")
         if raw is None or scaled is None:
             print(f"{row}  no frame evaluated: {dict(result.skipped)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from depth_ros.eval.generalization import (
 from depth_ros.eval.replay import open_model
 from depth_ros.resources import shipped_weights
 from depth_ros.runtime.engine import example_inputs, open_engine
+from depth_ros.train.config import load_config
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
@@ -30,9 +33,18 @@ def test_every_family_gives_posed_frames_with_ground_truth(name):
     assert baseline > 0 or name == "corridor/room"  # the street drive starts at rest
 
 
-def test_held_out_families_are_what_no_training_config_uses():
-    """The shipped configs train on objects seeds below the test seeds and on corridor/room at 128x96."""
-    assert [name for name, family in FAMILIES.items() if not family.held_out] == ["corridor/room"]
+def test_no_shipped_training_config_uses_the_test_families():
+    """Training and validation use objects seeds below the test seeds, and only the generators' scenes."""
+    configs = sorted(Path(__file__).parents[1].joinpath("config").glob("train_*.yaml"))
+    assert configs
+    for path in configs:
+        data = load_config(path).data
+        assert set(data.scenes) <= {"corridor", "room", "objects"}, path
+        for seeds in (data.seeds, data.validation_seeds):
+            for i, seed in enumerate(seeds):
+                scene = data.scenes[i % len(data.scenes)]
+                held_out = seed >= OBJECTS_TEST_SEEDS if scene == "objects" else 1002 <= seed < 4000
+                assert not held_out, (path, scene, seed)  # corridor/room test seeds: 1002+ and 3000+
     (objects,) = FAMILIES["objects"].sequences(1, 1)
     assert objects.config.seed >= OBJECTS_TEST_SEEDS
 
