@@ -1,9 +1,10 @@
-"""A camera's response that changes from frame to frame: exposure gain, gamma, sensor noise and slight blur.
+"""A camera's response: a tone curve (gamma) of its own, and exposure, noise and blur that change per frame.
 
-Real cameras re-expose between frames, so the same surface point is not the same grey level in two views;
-a multi-view network must match under such changes. :class:`CameraResponse` is one frame's draw, applied
-to the rendered radiance (uint8 RGB) in the order a camera applies them: optics (blur), exposure (gain),
-tone curve (gamma), then noise and quantisation.
+Real cameras re-expose between frames (auto exposure drifts by a few percent), add fresh sensor noise to each
+image and blur some (motion, focus), so the same surface point is not the same grey level in two views; a
+multi-view network must match under such changes. :class:`CameraResponse` is one frame's response, applied to
+the rendered radiance (uint8 RGB) in the order a camera applies them: optics (blur), exposure (gain), tone curve
+(gamma), then noise and quantisation. The gamma and the mean exposure belong to the camera (one per sequence).
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ class CameraResponse:
     noise_seed: int = 0
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, base_gain: float = 1.0) -> CameraResponse:
-        """A random frame response around a sequence's ``base_gain``: gain x0.85..1.18, gamma 0.8..1.25,
-        noise 0..4 grey levels, blur 0..0.7 px (none in half the frames)."""
+    def draw(cls, rng: np.random.Generator, base_gain: float = 1.0, gamma: float = 1.0) -> CameraResponse:
+        """One frame of a camera with mean exposure ``base_gain`` and tone curve ``gamma``: gain x0.95..1.05 around
+        ``base_gain``, noise 0..3 grey levels, a blur of 0.3..0.7 px in a third of the frames."""
         return cls(
-            gain=float(base_gain * np.exp(rng.uniform(np.log(0.85), np.log(1.18)))),
-            gamma=float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))),
-            noise_sigma=float(rng.uniform(0.0, 4.0)),
-            blur_sigma=float(rng.uniform(0.0, 0.7)) if rng.random() < 0.5 else 0.0,
+            gain=float(base_gain * rng.uniform(0.95, 1.05)),
+            gamma=gamma,
+            noise_sigma=float(rng.uniform(0.0, 3.0)),
+            blur_sigma=float(rng.uniform(0.3, 0.7)) if rng.random() < 1 / 3 else 0.0,
             noise_seed=int(rng.integers(2**31)),
         )
 

@@ -15,8 +15,8 @@ the parallax it makes) is the only way to metric depth. Per sequence (all drawn 
 * **Motion**: any direction (forward, backwards, sideways, up and down: three sinusoids along random
   orthogonal axes plus a drift) with a sinusoidal rotation of up to about 8 degrees per axis; the camera
   stays within 1.4 canonical units of its start, clear of every object.
-* **Camera response**: per-frame exposure gain, gamma, noise and slight blur
-  (:class:`~depth_ros.data.camera_response.CameraResponse`).
+* **Camera response**: a tone curve (gamma 0.8-1.25) and mean exposure (x0.7-1.4) per sequence, and per frame an
+  exposure drift of 5%, noise and slight blur (:class:`~depth_ros.data.camera_response.CameraResponse`).
 
 Frames are :class:`~depth_ros.data.sample.Frame`: uint8 RGB, exact depth (metres along the optical axis),
 ``T_world_cam`` (optical frame, REP 103). Rendered frames are kept in memory (they are small), so epochs
@@ -274,7 +274,8 @@ class ObjectsSequence:
         self.camera = random_camera(camera_rng, config.width, config.height, config.pixels)
         self.path = CameraPath.draw(path_rng, (config.frames - 1) / config.camera_rate_hz)
         base_gain = float(np.exp(response_rng.uniform(np.log(0.7), np.log(1.4))))
-        self.responses = [CameraResponse.draw(response_rng, base_gain) for _ in range(config.frames)]
+        gamma = float(np.exp(response_rng.uniform(np.log(0.8), np.log(1.25))))
+        self.responses = [CameraResponse.draw(response_rng, base_gain, gamma) for _ in range(config.frames)]
         self.renderer = PrimitiveRenderer(self.scene, self.camera, atlas)
         self._frames: dict[int, Frame] = {}
 
