@@ -106,13 +106,13 @@ def main() -> int:
                 )
                 for batch in DataLoader(dataset, batch_size=4):
                     truth = batch["depth"][:, 0].numpy()
-                    inverse = mvdepthnet_forward(network, batch)[0].clamp(planes[0], planes[-1])
+                    inverse = mvdepthnet_forward(network, batch, metadata.sweep_grid)[0].clamp(planes[0], planes[-1])
                     depth = (1.0 / inverse)[:, 0].numpy()
                     evaluate(rows, "MVDepthNet (metric, no scaling)", depth, truth, metadata, False)
                     by_depth.add(depth, truth)
                     volume = cost_volume(
                         normalize_image(batch["reference"]), normalize_image(batch["measurements"]),
-                        batch["K"], batch["T_meas_ref"], planes,
+                        batch["K"], batch["T_meas_ref"], planes, grid=metadata.sweep_grid,
                     )  # fmt: skip
                     winner = (1.0 / planes[volume.argmin(1)]).numpy()
                     evaluate(rows, "winner-take-all, same cost volume", winner, truth, metadata, False)

@@ -611,6 +611,19 @@ def test_channel_order_is_rgb_unless_written_and_nothing_else(tmp_path: Path):
     assert "channel_order" in message and "'grb'" in message and str(path) in message
 
 
+def test_sweep_grid_is_published_unless_written_and_nothing_else(tmp_path: Path):
+    """Metadata written before the field existed (our earlier MVDepthNet files, published files) reads as the
+    published grid; the trainer's exact grid round-trips; an unknown grid is a clear error."""
+    model, metadata = _lite_mvdepthnet()
+    assert metadata.sweep_grid == "published"
+    old_json = json.dumps({k: v for k, v in json.loads(metadata.to_json()).items() if k != "sweep_grid"})
+    assert ModelMetadata.from_json(old_json) == metadata
+    exact = metadata.replace(sweep_grid="exact")
+    assert load_checkpoint(save_checkpoint(tmp_path / "exact.pt", model, exact))[1] == exact
+    with pytest.raises(ValueError, match=r"sweep_grid must be one of published, exact .* got 'centre'"):
+        metadata.replace(sweep_grid="centre")
+
+
 # --------------------------------------------------------------------------------------------------
 # load_any tells formats apart by content
 # --------------------------------------------------------------------------------------------------

@@ -182,6 +182,21 @@ def test_bgr_weights_are_exported_with_the_channel_reversal_inside(which: str, r
     assert relative_difference(depth, run_onnx(rgb_path, inputs)) > 1e-3
 
 
+def test_the_exact_sweep_grid_travels_into_the_onnx_graph(mvd, tmp_path: Path) -> None:
+    """An MVDepthNet trained with the exact sampling grid is exported with it: ONNX Runtime equals its PyTorch
+    graph, and differs from the same weights with the published grid."""
+    network, metadata, published_path = mvd
+    path = export_onnx(network, metadata.replace(sweep_grid="exact"), tmp_path / "exact.onnx",
+                       *MVD_SIZE, measurement_frames=FRAMES)  # fmt: skip
+    assert (
+        read_onnx_metadata(path).sweep_grid == "exact" and read_onnx_metadata(published_path).sweep_grid == "published"
+    )
+    inputs = realistic_mvdepthnet_inputs(FRAMES, *MVD_SIZE)
+    depth = run_onnx(path, inputs)
+    assert relative_difference(depth, pytorch_depth(network, path, inputs)) <= 1e-4
+    assert relative_difference(depth, run_onnx(published_path, inputs)) > 1e-3
+
+
 # Metadata and files ------------------------------------------------------------------------------------
 
 

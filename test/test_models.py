@@ -796,6 +796,21 @@ def test_cost_volume_identity_pose_shows_mvdepthnet_grid_convention():
     assert cost_volume(constant, constant[:, None], K, T, planes).abs().max() < 1e-9
 
 
+def test_exact_sweep_grid_samples_pixel_centres() -> None:
+    """With the exact grid, a measurement identical to the reference (identity pose) costs nothing on any plane
+    (up to the ``z + 1e-6`` of the projection), where the published grid shifts it (test above)."""
+    v, u = torch.meshgrid(
+        torch.arange(HEIGHT, dtype=torch.float64), torch.arange(WIDTH, dtype=torch.float64), indexing="ij"
+    )
+    ramp = (0.5 * u + 0.25 * v).expand(1, 3, HEIGHT, WIDTH)
+    K = torch.tensor([[[80.0, 0.0, 47.0], [0.0, 70.0, 33.0], [0.0, 0.0, 1.0]]], dtype=torch.float64)
+    T = torch.eye(4, dtype=torch.float64)[None, None]
+    planes = inverse_depth_planes(dtype=torch.float64)
+    exact = cost_volume(ramp, ramp[:, None], K, T, planes, grid="exact")
+    assert exact.abs().max() < 1e-3
+    assert cost_volume(ramp, ramp[:, None], K, T, planes).abs().max() > 2.0  # 3 (0.5 u / W + 0.25 v / H) at most
+
+
 def _texture(u: torch.Tensor, v: torch.Tensor, seed: int = 1, waves: int = 24) -> torch.Tensor:
     """(3, H, W) smooth aperiodic texture: a sum of random plane waves, evaluated at any (u, v)."""
     g = torch.Generator().manual_seed(seed)

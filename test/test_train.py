@@ -92,6 +92,7 @@ def test_checkpoints_load_as_weights_with_metadata(tmp_path: Path) -> None:
     assert metadata.architecture == "mvdepthnet" and (metadata.height, metadata.width) == (64, 64)
     assert metadata.scale_type == "metric" and network.planes == 8
     assert metadata.channel_order == "rgb"  # our trainer feeds RGB (published MVDepthNet weights are BGR)
+    assert metadata.sweep_grid == "exact"  # and samples pixel centres exactly (the published grid is a pixel off)
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "best.pt").is_file()
     shipped = read_weights(tmp_path / "model.pt")
     assert "optimizer" not in shipped and "step" not in shipped

@@ -56,7 +56,8 @@ def test_shipped_mvdepthnet_is_metric_on_an_unseen_sequence() -> None:
     per_image = []
     with torch.no_grad():
         for batch in DataLoader(dataset, batch_size=8):
-            depth = (1.0 / mvdepthnet_forward(network, batch)[0].clamp(0.02, 2.0))[:, 0].numpy()
+            inverse = mvdepthnet_forward(network, batch, metadata.sweep_grid)[0]
+            depth = (1.0 / inverse.clamp(0.02, 2.0))[:, 0].numpy()
             for predicted, truth in zip(depth, batch["depth"][:, 0].numpy(), strict=True):
                 per_image.append(depth_metrics(predicted, truth, metadata.min_depth, metadata.max_depth))
     metrics = average_metrics(per_image)

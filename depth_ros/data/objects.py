@@ -83,7 +83,7 @@ def objects_atlas() -> TextureAtlas:
         np.clip(rng.uniform(30, 230, size=3) + rng.normal(0, 4, size=(TEXTURE_SIZE, TEXTURE_SIZE, 1)), 0, 255).astype(
             np.uint8
         )
-        for _ in range(8)
+        for _ in range(4)
     ]
     return TextureAtlas(photo_textures(rng) + procedural + flat)
 
@@ -132,7 +132,7 @@ def box_quads(
 
 
 def _texel(rng: np.random.Generator) -> float:
-    return float(np.exp(rng.uniform(np.log(0.003), np.log(0.03))))
+    return float(np.exp(rng.uniform(np.log(0.002), np.log(0.015))))
 
 
 def objects_scene(rng: np.random.Generator, texture_count: int) -> PrimitiveScene:
@@ -150,7 +150,7 @@ def objects_scene(rng: np.random.Generator, texture_count: int) -> PrimitiveScen
         room_rotation,
         room_half,
         rng.integers(texture_count, size=6),
-        _texel(rng) * 2,
+        _texel(rng),
         light,
         inward=True,
     )

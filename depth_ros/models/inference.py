@@ -69,12 +69,13 @@ class Monodepth2DepthGraph(nn.Module):
 
 class MVDepthNetDepthGraph(nn.Module):
     """uint8 RGB reference and measurement images, poses and intrinsics -> depth in metres; the cost volume and
-    the network see the images in the metadata's ``channel_order``."""
+    the network see the images in the metadata's ``channel_order``; the cost volume samples with its ``sweep_grid``."""
 
     def __init__(self, network: MVDepthNet, metadata: ModelMetadata):
         super().__init__()
         self.network = network
         self.channels = NetworkChannels(metadata.channel_order)
+        self.sweep_grid = metadata.sweep_grid
         self.register_buffer("inverse_depths", inverse_depth_planes(network.planes), persistent=False)
 
     def forward(
@@ -82,7 +83,7 @@ class MVDepthNetDepthGraph(nn.Module):
     ) -> torch.Tensor:
         ref = normalize_image(self.channels(reference.float()))
         meas = normalize_image(self.channels(measurements.float()))
-        volume = cost_volume(ref, meas, K, T_meas_ref, self.inverse_depths)
+        volume = cost_volume(ref, meas, K, T_meas_ref, self.inverse_depths, grid=self.sweep_grid)
         inverse_depth = self.network(ref, volume)[0]
         return 1.0 / inverse_depth.clamp(MIN_INVERSE_DEPTH, MAX_INVERSE_DEPTH)
 

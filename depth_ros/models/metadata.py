@@ -15,6 +15,8 @@ Architecture = Literal["monodepth2", "mvdepthnet"]
 ScaleType = Literal["relative", "stereo", "metric"]
 ChannelOrder = Literal["rgb", "bgr"]
 CHANNEL_ORDERS: tuple[str, ...] = get_args(ChannelOrder)
+SweepGrid = Literal["published", "exact"]
+SWEEP_GRIDS: tuple[str, ...] = get_args(SweepGrid)
 METADATA_KEY = "depth_ros.model"
 # Smallest input side: Monodepth2's 1-pixel reflection pad needs 2-pixel feature maps at 1/32.
 SMALLEST_INPUT = {"monodepth2": 64, "mvdepthnet": 32}
@@ -40,6 +42,10 @@ class ModelMetadata:
         scale_factor: multiplier that makes ``stereo`` depth metric (e.g. 5.4 for KITTI Monodepth2 models).
         planes: cost-volume planes (MVDepthNet only).
         measurement_frames: measurement images an exported MVDepthNet graph takes (0 = not fixed).
+        sweep_grid: MVDepthNet only: how the cost volume maps pixels to ``grid_sample`` coordinates
+            (:func:`depth_ros.models.mvdepthnet.sampling_grid`): ``published`` (MVDepthNet's own convention, up to a
+            pixel off at the far edges: published weights, and metadata written without the key) or ``exact``
+            (pixel centres exactly: what our trainer writes since the objects-family weights).
         source: where the weights came from (a path, a training run).
     """
 
@@ -58,12 +64,18 @@ class ModelMetadata:
     measurement_frames: int = 0
     source: str = ""
     channel_order: ChannelOrder = "rgb"
+    sweep_grid: SweepGrid = "published"
 
     def __post_init__(self) -> None:
         if self.channel_order not in CHANNEL_ORDERS:
             raise ValueError(
                 f"channel_order must be one of {', '.join(CHANNEL_ORDERS)} (the colour order the weights expect), "
                 f"got {self.channel_order!r}"
+            )
+        if self.sweep_grid not in SWEEP_GRIDS:
+            raise ValueError(
+                f"sweep_grid must be one of {', '.join(SWEEP_GRIDS)} (MVDepthNet's cost-volume sampling), "
+                f"got {self.sweep_grid!r}"
             )
 
     def to_json(self) -> str:

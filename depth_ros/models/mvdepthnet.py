@@ -3,7 +3,8 @@
 Cost volume (:func:`cost_volume`): 64 fronto-parallel planes uniform in inverse depth from 0.02 to
 2.0 m^-1 (plane 0 is the farthest); for each plane the measurement image is warped into the reference
 view (:func:`~depth_ros.geometry.plane_sweep_pixels` with ``z + 1e-6``), sampled bilinearly with zero
-padding and ``align_corners=True`` at MVDepthNet's grid coordinates ``(u - W/2) / (W/2)``, and the cost
+padding and ``align_corners=True`` at MVDepthNet's grid coordinates ``(u - W/2) / (W/2)`` (published weights) or
+at the exact pixel centres (our own, :func:`sampling_grid`), and the cost
 is the sum over RGB of ``|warped - reference|`` on normalised images ``(x - 81) / 35``. Volumes of several
 measurement frames are averaged. All planes and frames are computed by the same vectorised operations (no
 per-plane Python loop): all at once on a GPU and in exported graphs, in cache-sized blocks of planes on
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from depth_ros.geometry import plane_sweep_projection, plane_sweep_rays
-from depth_ros.models.metadata import check_input_size
+from depth_ros.models.metadata import SweepGrid, check_input_size
 
 IMAGE_MEAN = 81.0
 IMAGE_STD = 35.0
@@ -44,14 +45,19 @@ def normalize_image(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb - IMAGE_MEAN) / IMAGE_STD
 
 
-def sampling_grid(uv: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Pixel coordinates -> MVDepthNet's ``grid_sample`` coordinates ``(u - W/2) / (W/2)``, ``(v - H/2) / (H/2)``.
+def sampling_grid(uv: torch.Tensor, height: int, width: int, grid: SweepGrid = "published") -> torch.Tensor:
+    """Pixel coordinates -> ``grid_sample`` coordinates (used with ``align_corners=True``).
 
-    This is the published model's convention (used with ``align_corners=True``); it differs from the exact
-    :func:`~depth_ros.geometry.grid_sample_coordinates` by a factor ``(W - 1) / W``, and is kept so that
-    published weights see the cost volumes they were trained on.
+    * ``published``: MVDepthNet's ``(u - W/2) / (W/2)``, ``(v - H/2) / (H/2)``, which samples the measurement at
+      ``u (W - 1) / W`` instead of ``u`` (up to a pixel off towards the top-left corner at the far edges: at 128 x 96
+      and 5 pixels of parallax, a depth error of up to 20%). Kept so that published weights see the cost volumes
+      they were trained on.
+    * ``exact``: :func:`~depth_ros.geometry.grid_sample_coordinates`' ``2 u / (W - 1) - 1``, pixel centres exactly
+      (what depth_ros trains its own models with).
     """
-    half_width, half_height = width / 2.0, height / 2.0  # Python numbers: no host tensor (see test_runtime)
+    if grid == "exact":  # Python numbers: no host tensor (see test_runtime)
+        return torch.stack([uv[..., 0] * (2.0 / (width - 1)) - 1.0, uv[..., 1] * (2.0 / (height - 1)) - 1.0], -1)
+    half_width, half_height = width / 2.0, height / 2.0
     return torch.stack([(uv[..., 0] - half_width) / half_width, (uv[..., 1] - half_height) / half_height], -1)
 
 
@@ -67,6 +73,7 @@ def cost_volume(
     T_meas_ref: torch.Tensor,
     inverse_depths: torch.Tensor,
     block_bytes: int | None = None,
+    grid: SweepGrid = "published",
 ) -> torch.Tensor:
     """Plane-sweep cost volume, averaged over measurement frames.
 
@@ -82,6 +89,7 @@ def cost_volume(
         T_meas_ref: (B, N, 4, 4) reference-to-measurement camera transforms (MVDepthNet's "left2right").
         inverse_depths: (D,) plane inverse depths in m^-1.
         block_bytes: bytes of warped samples per block; 0 = all planes in one block (the default off the CPU).
+        grid: the pixel-to-sampling-grid convention (:func:`sampling_grid`; the model's ``sweep_grid`` metadata).
 
     Returns:
         (B, D, H, W) mean over frames of the per-pixel sum over RGB of ``|warped - reference|``.
@@ -96,7 +104,7 @@ def cost_volume(
         block_bytes = CPU_BLOCK_BYTES if measurements.device.type == "cpu" and not exporting else 0
     step = planes if block_bytes <= 0 else max(1, min(planes, block_bytes // per_plane))
     blocks = [
-        _plane_costs(reference, images, direction, offset, inverse_depths[start : start + step], frames)
+        _plane_costs(reference, images, direction, offset, inverse_depths[start : start + step], frames, grid)
         for start in range(0, planes, step)
     ]
     return blocks[0] if len(blocks) == 1 else torch.cat(blocks, 1)
@@ -109,16 +117,17 @@ def _plane_costs(
     offset: torch.Tensor,
     inverse_depths: torch.Tensor,
     frames: int,
+    grid: SweepGrid,
 ) -> torch.Tensor:
     """(B, D, H, W) costs of D planes; ``images`` (B*N, 3, H, W), ``direction`` and ``offset`` from
     :func:`~depth_ros.geometry.plane_sweep_rays`."""
     batch, channels, height, width = reference.shape
     planes = inverse_depths.shape[0]
     uv, _ = plane_sweep_projection(direction, offset, 1.0 / inverse_depths, height, width, eps=_EPS)
-    grid = sampling_grid(uv, height, width)  # (B, N, D, H, W, 2)
+    coordinates = sampling_grid(uv, height, width, grid)  # (B, N, D, H, W, 2)
     warped = F.grid_sample(
         images,
-        grid.reshape(batch * frames, planes * height, width, 2),
+        coordinates.reshape(batch * frames, planes * height, width, 2),
         mode="bilinear",
         padding_mode="zeros",
         align_corners=True,

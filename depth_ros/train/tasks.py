@@ -25,7 +25,7 @@ from depth_ros.eval.metrics import NoValidPixelsError, average_metrics, depth_me
 from depth_ros.losses.supervised import mvdepthnet_loss
 from depth_ros.models.checkpoints import monodepth2_metadata, mvdepthnet_metadata
 from depth_ros.models.inference import inference_graph
-from depth_ros.models.metadata import ModelMetadata
+from depth_ros.models.metadata import ModelMetadata, SweepGrid
 from depth_ros.models.monodepth2 import Monodepth2, Monodepth2Pose
 from depth_ros.models.mvdepthnet import MVDepthNet, cost_volume, inverse_depth_planes, normalize_image
 from depth_ros.train.config import ConfigError, DataConfig, TrainConfig, check_model
@@ -212,9 +212,10 @@ def _check_has_depth(train_set: Dataset, config: TrainConfig) -> None:
         )
 
 
-def mvdepthnet_forward(network: nn.Module, batch: Batch) -> list[torch.Tensor]:
+def mvdepthnet_forward(network: nn.Module, batch: Batch, grid: SweepGrid = "exact") -> list[torch.Tensor]:
     """Inverse depths (4 scales, m^-1) from a batch: ``reference`` (B,3,H,W) and ``measurements`` (B,N,3,H,W)
-    in 0..255, ``T_meas_ref`` (B,N,4,4), ``K`` (B,3,3)."""
+    RGB in 0..255, ``T_meas_ref`` (B,N,4,4), ``K`` (B,3,3); the cost volume sampled with ``grid`` (our models:
+    ``exact``; a checkpoint's own is its metadata's ``sweep_grid``)."""
     reference = normalize_image(batch["reference"])
     volume = cost_volume(
         reference,
@@ -222,6 +223,7 @@ def mvdepthnet_forward(network: nn.Module, batch: Batch) -> list[torch.Tensor]:
         batch["K"],
         batch["T_meas_ref"],
         inverse_depth_planes(_planes(network), device=reference.device, dtype=reference.dtype),
+        grid=grid,
     )
     return network(reference, volume)
 
@@ -244,7 +246,7 @@ def mvdepthnet_task(config: TrainConfig) -> Task:
     variant = {"width": 1.0, "planes": 64, **check_model(config, "mvdepthnet")}
     network = MVDepthNet(**variant)
     metadata = mvdepthnet_metadata(variant, config.height, config.width, f"depth_ros trainer, seed {config.seed}")
-    metadata = metadata.replace(measurement_frames=config.data.measurement_frames)
+    metadata = metadata.replace(measurement_frames=config.data.measurement_frames, sweep_grid="exact")
 
     def samples(sequence: FrameSequence, augment: bool) -> MultiViewDataset:
         return MultiViewDataset(
