@@ -257,6 +257,8 @@ def test_normalized_K_round_trips_exactly(camera: PinholeCamera) -> None:
         ([[500, 0, 320], [0, 500, 240], [0, 0, 1]], (0, 480), "image size"),
         ([[500, 0, 320], [0, 500, 240], [0, 0, 1]], (640, -1), "image size"),
         ([[500, 0.5, 320], [0, 500, 240], [0, 0, 1]], (640, 480), "skew"),
+        (np.full(9, np.nan), (640, 480), "^non-finite intrinsics"),  # a bag's camera_info with a NaN K
+        ([[500, np.nan, 320], [0, 500, 240], [0, 0, 1]], (640, 480), "^non-finite intrinsics"),
     ],
     ids=[
         "zero-K",
@@ -269,6 +271,8 @@ def test_normalized_K_round_trips_exactly(camera: PinholeCamera) -> None:
         "zero-width",
         "negative-height",
         "skew",
+        "nan-K",
+        "nan-skew",
     ],
 )
 def test_bad_intrinsics_raise_camera_model_error(K, size: tuple[int, int], message: str) -> None:

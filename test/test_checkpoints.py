@@ -33,7 +33,7 @@ from torch import nn
 from depth_ros.errors import DepthRosError
 from depth_ros.models import CheckpointError, ModelMetadata, load_any, load_checkpoint, save_checkpoint
 from depth_ros.models.checkpoints import load_monodepth2_folder, load_mvdepthnet_tar
-from depth_ros.models.monodepth2 import DepthDecoder, Monodepth2
+from depth_ros.models.monodepth2 import DepthDecoder, Monodepth2, Monodepth2Pose
 from depth_ros.models.mvdepthnet import MVDepthNet
 from depth_ros.models.resnet import ResnetEncoder
 from depth_ros.runtime.engine import open_engine
@@ -534,6 +534,53 @@ def test_tar_without_state_dict_is_refused(tmp_path: Path):
     path = tmp_path / "x.pth.tar"
     torch.save({"model": {}, "epoch_num": 3}, path)
     assert "state_dict" in _error(load_mvdepthnet_tar, path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Non-finite weights (a diverged run, a damaged file): refused at load, whatever the format
+# --------------------------------------------------------------------------------------------------
+
+
+def _poisoned(state: dict[str, torch.Tensor], value: float, *keys: str) -> dict[str, torch.Tensor]:
+    """A copy of ``state`` with one element of each of ``keys`` set to ``value``."""
+    state = dict(state)
+    for key in keys:
+        state[key] = state[key].clone()
+        state[key].view(-1)[state[key].numel() // 2] = value
+    return state
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("-inf")], ids=["nan", "inf"])
+@pytest.mark.parametrize("form", ["ours", "pose_network", "monodepth2_folder", "mvdepthnet_tar"])
+def test_non_finite_weights_are_refused_naming_the_first_such_tensor_and_the_file(
+    tmp_path: Path, form: str, value: float, resnet18_monodepth2, mvdepthnet_state
+):
+    from depth_ros.models.checkpoints import load_pose_network
+
+    model, metadata = _lite_monodepth2()
+    if form == "ours":
+        state = model.state_dict()
+        first, later = "depth.decoder.3.conv.conv.weight", "depth.decoder.12.conv.weight"
+        path = _our_file(tmp_path / "model.pt", model, metadata, state_dict=_poisoned(state, value, later, first))
+        load, named = load_any, path
+    elif form == "pose_network":
+        state = Monodepth2Pose(num_layers=18, width=0.25).state_dict()
+        first, later = "encoder.encoder.conv1.weight", "decoder.net.3.weight"
+        networks = {"pose": _poisoned(state, value, first, later)}
+        path = save_checkpoint(tmp_path / "model.pt", model, metadata, networks=networks)
+        load, named = load_pose_network, path
+    elif form == "monodepth2_folder":
+        encoder, depth = resnet18_monodepth2
+        first, later = "decoder.7.conv.conv.weight", "decoder.12.conv.weight"
+        path = _write_folder(tmp_path / "folder", encoder, _poisoned(depth, value, later, first))
+        load, named = load_any, path / "depth.pth"
+    else:
+        first, later = "conv1.4.weight", "iconv3.0.weight"
+        path = tmp_path / "opensource_model.pth.tar"
+        torch.save({"state_dict": _poisoned(mvdepthnet_state, value, later, first)}, path)
+        load, named = load_any, path
+    message = _error(load, path)
+    assert str(named) in message and f"{first} holds NaN or infinite values" in message and later not in message
 
 
 def _posed_rgb_pair(height: int, width: int) -> dict[str, np.ndarray]:

@@ -138,6 +138,13 @@ def test_make_sample_with_zero_frames_is_a_clean_error(tmp_path: Path) -> None:
     assert not (tmp_path / "zero").exists()
 
 
+@pytest.mark.parametrize("size", [("100000", "100000"), ("4097", "48"), ("64", "0")])
+def test_make_sample_of_an_absurd_image_size_is_a_clean_error(tmp_path: Path, size: tuple[str, str]) -> None:
+    result = depth_ros("make-sample", tmp_path / "bag", "--width", size[0], "--height", size[1], "--quiet")
+    assert_clean_error(result, "must be 1 to 4096 pixels a side", f"got {size[0]}x{size[1]}")
+    assert not (tmp_path / "bag").exists()
+
+
 def test_bad_demo_and_sample_settings_are_clean_errors(tmp_path: Path) -> None:
     result = depth_ros("demo", "--out", tmp_path / "demo", "--frames", "0", "--offline")
     assert_clean_error(result, "frames must be >= 1")

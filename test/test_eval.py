@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -430,6 +431,26 @@ def test_camera_info_of_another_size_names_both_sizes(build_bag, frames, tmp_pat
     bag = build_bag(tmp_path / "wrong_info", frames=wrong)
     status, _, err = _run_eval(capsys, bag, "--model", "mono", "--report", tmp_path / "report")
     _assert_one_error_line(status, err, "no frame of", "image 96x72 differs from camera_info 128x96")
+
+
+@pytest.mark.parametrize("where", ["an existing file", "below a file", "in a read-only folder"])
+def test_an_unusable_report_folder_is_refused_before_the_evaluation(
+    mcap_bag: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from depth_ros.eval import session
+
+    monkeypatch.setattr(session, "evaluate_bag", lambda *args: pytest.fail("evaluated before checking --report"))
+    (tmp_path / "file").write_text("")
+    (tmp_path / "read_only").mkdir(mode=0o555)
+    out = {
+        "an existing file": tmp_path / "file",
+        "below a file": tmp_path / "file" / "report",
+        "in a read-only folder": tmp_path / "read_only" / "report",
+    }[where]
+    if where == "in a read-only folder" and os.access(tmp_path / "read_only", os.W_OK):
+        pytest.skip("this user writes into read-only folders (root)")
+    status, _, err = _run_eval(capsys, mcap_bag, "--model", "mono", "--report", out)
+    _assert_one_error_line(status, err, f"cannot write the report into {out}", "--report")
 
 
 def _numbers(value) -> list[float]:

@@ -30,6 +30,7 @@ from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 from ros_graph import RosGraph, wait_for
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
+from test_throttled_log import RecordingLogger
 
 from depth_ros.data.bag_writer import write_sample_bag
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
@@ -42,6 +43,7 @@ from depth_ros.ros.messages import camera_info_message, rgb_image_message, stamp
 from depth_ros.ros.mono_node import MonoDepthNode
 from depth_ros.ros.multiview_node import MultiViewDepthNode
 from depth_ros.ros.qos import qos_profile
+from depth_ros.ros.throttled_log import ThrottledLog
 
 pytestmark = pytest.mark.ros
 
@@ -315,6 +317,21 @@ def test_a_camera_info_is_read_again_only_when_its_calibration_changed() -> None
         else:
             assert node._camera == expected
         assert (node._camera is camera_before, len(logged)) == (kept, refused)
+
+
+def test_the_diagnostics_report_logs_held_back_problems_that_never_recur(graph) -> None:
+    """Different bad camera_infos in a row share one throttled log key: the first is logged at once, the newest
+    of the others at the first diagnostics report after the throttle period, though no further one comes."""
+    node = graph.add(
+        MonoDepthNode(context=graph.context, namespace="flush", parameter_overrides=parameters(diagnostics_period=0.05))
+    )
+    logger = RecordingLogger()
+    node.log = ThrottledLog(logger, period_s=0.2)
+    for problem in ("all-zero K", "skew", "non-finite intrinsics"):
+        node.log("error", "camera_info", f"camera_info refused: {problem}")
+    assert wait_for(lambda: len(logger.lines) == 2, 20.0), logger.lines
+    assert logger.lines[1] == ("error", "camera_info refused: non-finite intrinsics (1 more since the last report)")
+    graph.remove(node)
 
 
 class _GpuLikeMonoNode(MonoDepthNode):

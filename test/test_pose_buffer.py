@@ -4,6 +4,7 @@ robust to bad, late and looped odometry while another thread reads it."""
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -91,6 +92,17 @@ def test_an_invalid_pose_is_rejected_and_counted_and_the_buffer_still_works(bad:
     assert len(buffer) == 3 and buffer.newest_stamp_ns == START + 40_000_000
     buffer.add(START + 60_000_000, planar_pose(0.06, 0.06))
     assert np.allclose(buffer.at(START + 50_000_000), planar_pose(0.05, 0.05), atol=1e-12)
+
+
+@pytest.mark.parametrize("position", [1e300, -1e300, 2e9], ids=["1e300", "-1e300", "2e9"])
+def test_an_implausible_position_is_rejected_without_a_numpy_warning_not_taken_as_a_jump(position: float) -> None:
+    buffer = moving_buffer(count=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow measuring the speed would be a RuntimeWarning
+        with pytest.raises(PoseError, match=r"more than 1e\+09 m from the origin: not a plausible pose"):
+            buffer.add(START + 60_000_000, planar_pose(position, 0.0))
+    assert buffer.rejected == {"invalid pose": 1} and buffer.jumps == 0
+    assert len(buffer) == 3 and buffer.newest_stamp_ns == START + 40_000_000
 
 
 def test_late_and_duplicate_samples_are_rejected_and_the_buffer_is_unchanged() -> None:

@@ -349,8 +349,23 @@ def test_all_zero_k_is_an_uncalibrated_camera() -> None:
         ([1e300, 0, 320, 0, 1e300, 240, 0, 0, 1], "field of view of 3.67e-296"),
         ([500.0, 0, 1e6, 0, 500, 240, 0, 0, 1], "principal point"),
         ([500.0, 0, 320, 0, 500, -3, 0, 0, 1], "principal point"),
+        ([float("nan")] * 9, "non-finite intrinsics"),
+        ([500.0, float("nan"), 320, 0, 500, 240, 0, 0, 1], "non-finite intrinsics"),
+        ([500.0, 0, 320, 0, 500, 240, 0, 0, float("inf")], "non-finite intrinsics"),
     ],
-    ids=["last row", "K10", "zero fx", "skew", "normalised", "huge focal", "cx far out", "cy negative"],
+    ids=[
+        "last row",
+        "K10",
+        "zero fx",
+        "skew",
+        "normalised",
+        "huge focal",
+        "cx far out",
+        "cy negative",
+        "nan K",
+        "nan skew",
+        "inf K22",
+    ],
 )
 def test_invalid_k_is_refused(k, match) -> None:
     with pytest.raises(CameraModelError, match=match):

@@ -438,6 +438,30 @@ def test_an_onnx_file_without_depth_ros_metadata_is_refused(mono: Model, tmp_pat
         OnnxRuntimeEngine(bare)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+def test_an_onnx_file_with_non_finite_weights_is_refused_naming_the_initializer(
+    mono: Model, tmp_path: Path, value: float
+) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(mono.onnx)
+    floats = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT and np.prod(t.dims) > 1]
+    first, later = floats[len(floats) // 3], floats[2 * len(floats) // 3]
+    for tensor in (later, first):
+        weights = numpy_helper.to_array(tensor).copy()
+        weights.flat[weights.size // 2] = value
+        tensor.CopyFrom(numpy_helper.from_array(weights, tensor.name))
+    broken = tmp_path / "broken.onnx"
+    onnx.save(model, broken)
+    for load in (OnnxRuntimeEngine, open_engine):
+        with pytest.raises(DepthRosError) as raised:
+            load(broken)
+        message = str(raised.value)
+        assert str(broken) in message and f"{first.name!r} holds NaN or infinite values" in message, message
+        assert later.name not in message
+
+
 class HostTensorsSeen(TorchDispatchMode):
     """Records every operator that receives a CPU tensor while the computation runs elsewhere."""
 

@@ -199,6 +199,29 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     assert_clean_error(result, "no checkpoint")
 
 
+@pytest.mark.parametrize("previous", ["last.pt", "best.pt", "model.pt"])
+def test_a_run_into_a_folder_holding_a_previous_run_is_refused_and_keeps_its_files(
+    tmp_path: Path, previous: str
+) -> None:
+    (tmp_path / previous).write_bytes(b"an earlier run's checkpoint")
+    result = depth_ros("train", "mvdepthnet", *COMMON, f"out={tmp_path}", "steps=1")
+    assert_clean_error(result, str(tmp_path), previous, "--resume", "--overwrite", "out=")
+    assert (tmp_path / previous).read_bytes() == b"an earlier run's checkpoint"
+    with pytest.raises(TrainingError, match="already holds a previous run"):
+        run(tiny_config("mvdepthnet", tmp_path, "steps=1"), make_task)
+    assert (tmp_path / previous).read_bytes() == b"an earlier run's checkpoint"
+
+
+def test_overwrite_replaces_a_previous_run_and_cannot_go_with_resume(tmp_path: Path) -> None:
+    (tmp_path / "best.pt").write_bytes(b"an earlier run's checkpoint")
+    result = depth_ros("train", "mvdepthnet", *COMMON, *TINY["mvdepthnet"], f"out={tmp_path}", "steps=1",
+                       "data.validation_seeds=[]", "--overwrite")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not (tmp_path / "best.pt").exists() and read_weights(tmp_path / "last.pt")["step"] == 1
+    assert_clean_error(depth_ros("train", "mvdepthnet", *COMMON, f"out={tmp_path}", "--resume", "--overwrite"),
+                       "--resume continues", "--overwrite replaces it")  # fmt: skip
+
+
 def test_dataset_path_without_frames_is_a_clear_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -331,11 +354,12 @@ def write_bag(path: Path, topics: BagTopics = BagTopics(), frames: int = 6) -> P
     return path
 
 
-def test_a_fresh_run_ships_its_own_weights_not_an_earlier_runs_best(tmp_path: Path) -> None:
+def test_an_overwriting_run_ships_its_own_weights_not_an_earlier_runs_best(tmp_path: Path) -> None:
     run(tiny_config("mvdepthnet", tmp_path, "steps=2"), make_task)  # validates: writes best.pt
     assert (tmp_path / "best.pt").is_file()
     bag = write_bag(tmp_path / "bag")
-    run(tiny_config("monodepth2", tmp_path, "steps=2", "data.source=bag", f"data.path={bag}"), make_task)
+    config = tiny_config("monodepth2", tmp_path, "steps=2", "data.source=bag", f"data.path={bag}")
+    run(config, make_task, overwrite=True)
     assert not (tmp_path / "best.pt").exists()  # a bag has no validation: this run wrote none
     shipped, last = read_weights(tmp_path / "model.pt"), read_weights(tmp_path / "last.pt")
     assert json.loads(shipped["metadata"])["architecture"] == "monodepth2"

@@ -29,6 +29,7 @@ def _eval(args: argparse.Namespace) -> int:
     from depth_ros.eval.evaluation import EvalSettings
     from depth_ros.eval.ground_truth import open_ground_truth
     from depth_ros.eval.replay import MODELS
+    from depth_ros.eval.report import check_report_folder
     from depth_ros.eval.session import (
         EvalRequest,
         evaluate_bag,
@@ -44,6 +45,8 @@ def _eval(args: argparse.Namespace) -> int:
         raise DepthRosError("--rate sets the playback speed of --live: add --live, or leave --rate out")
     if not (math.isfinite(args.rate) and args.rate >= 0):
         raise DepthRosError(f"--rate must be > 0 (a speed factor) or 0 (paced by the nodes), got {args.rate}")
+    out = args.report or REPORTS / args.bag.stem
+    check_report_folder(out)  # now, not after the evaluation
     settings = EvalSettings(args.min_depth, args.max_depth, args.garg_crop)
     mono_settings = MonoSettings(args.scale_mode, args.scale_factor, args.camera_height)
     topics = BagTopics(
@@ -75,7 +78,6 @@ def _eval(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     results = evaluate_bag(reader, truth, request)
-    out = args.report or REPORTS / args.bag.stem
     report = write_bag_report(out, reader, truth, results)
     print_summary(results, reader, report)
     require_evaluated(results, out)

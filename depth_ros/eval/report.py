@@ -21,13 +21,14 @@ missing values are ``null``: the file holds no NaN.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from depth_ros.eval.evaluation import SCALINGS, FrameRecord, ModelResult
+from depth_ros.eval.evaluation import SCALINGS, EvalError, FrameRecord, ModelResult
 from depth_ros.eval.metrics import METRIC_NAMES
 from depth_ros.eval.plots import save_error_by_depth, save_error_over_time, save_examples, save_point_clouds
 
@@ -160,6 +161,22 @@ def _markdown(results: Sequence[ModelResult], source: Mapping[str, Any], figures
     for name, title in figures:
         lines += ["", f"## {title}", "", f"![{title}]({name})"]
     return "\n".join(lines) + "\n"
+
+
+def check_report_folder(out: Path) -> None:
+    """Raise :class:`EvalError` (one line) unless :func:`write_report` can write into ``out``: an existing folder
+    that takes files, or one that can be created in one. Checked before an evaluation, so that a bad ``--report``
+    fails at once, not after the whole bag; nothing is left behind."""
+    existing = next(folder for folder in (out, *out.parents) if folder.exists())  # "." or "/" at the latest
+    if not existing.is_dir():
+        reason = "it is a file" if existing == out else f"{existing} is a file, not a folder"
+    else:
+        try:
+            tempfile.TemporaryFile(dir=existing).close()
+            return
+        except OSError as error:  # no permission, a read-only file system, a full disk
+            reason = f"{existing}: {error.strerror or error}"
+    raise EvalError(f"cannot write the report into {out}: {reason}: choose another --report folder")
 
 
 def write_report(out: Path, results: Sequence[ModelResult], source: Mapping[str, Any]) -> Path:

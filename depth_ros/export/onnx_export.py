@@ -12,7 +12,8 @@ The :class:`~depth_ros.models.metadata.ModelMetadata`, updated with the export s
 JSON in the model's ``metadata_props`` under :data:`~depth_ros.models.metadata.METADATA_KEY` and in
 ``FILE.json`` beside ``FILE.onnx``. Before anything is written the model must pass ``onnx.checker``
 (full check) and :func:`~depth_ros.export.tensorrt_ops.check_tensorrt_compatibility`; both files are
-written atomically (a temporary file renamed over the target).
+written atomically (a temporary file renamed over the target). An ONNX file is opened only if its weights
+(floating-point initializers) hold no NaN or infinity.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
+from onnx import numpy_helper
 from torch import nn
 from torch.jit import TracerWarning
 
@@ -219,7 +222,8 @@ def _check(model: onnx.ModelProto, metadata: ModelMetadata, source: str) -> Tens
 
 
 def _load(path: Path) -> onnx.ModelProto:
-    """The ONNX model in ``path``; a missing, empty, unparsable or graph-less file raises :class:`OnnxError`."""
+    """The ONNX model in ``path``; a missing, empty, unparsable or graph-less file, or one whose weights hold NaN
+    or infinity, raises :class:`OnnxError`."""
     path = Path(path)
     if not path.is_file():
         raise OnnxError(f"ONNX file not found: {path}")
@@ -234,7 +238,22 @@ def _load(path: Path) -> onnx.ModelProto:
         raise OnnxError(f"cannot read {path} as ONNX: {reason}. The file may be truncated or not ONNX") from error
     if not model.graph.node:
         raise OnnxError(f"{path} holds no ONNX graph: the file may be truncated or not ONNX; export it again")
+    broken = _first_non_finite_initializer(model)
+    if broken is not None:
+        raise OnnxError(
+            f"{path}: initializer {broken!r} holds NaN or infinite values: these weights are broken (exported from "
+            "a training run that diverged, or a damaged file); export it again from a good checkpoint"
+        )
     return model
+
+
+def _first_non_finite_initializer(model: onnx.ModelProto) -> str | None:
+    """The name of the first floating-point initializer of ``model`` holding NaN or infinity, or None."""
+    for tensor in model.graph.initializer:
+        values = numpy_helper.to_array(tensor)
+        if np.issubdtype(values.dtype, np.floating) and not np.isfinite(values).all():
+            return tensor.name
+    return None
 
 
 def _embedded_metadata(model: onnx.ModelProto, path: Path) -> ModelMetadata:

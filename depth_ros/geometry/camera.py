@@ -94,8 +94,15 @@ class PinholeCamera:
 
     @classmethod
     def from_matrix(cls, K: np.ndarray, width: int, height: int) -> PinholeCamera:
-        """Camera from a (3, 3) ``K`` (or the 9 row-major values of ``CameraInfo.k``)."""
+        """Camera from a (3, 3) ``K`` (or the 9 row-major values of ``CameraInfo.k``); its last row is not read.
+
+        Raises:
+            CameraModelError: non-finite values anywhere in ``K``, skew (``K[0,1]`` not 0), or what the
+                constructor refuses (non-positive focal lengths or size).
+        """
         K = np.asarray(K, dtype=np.float64).reshape(3, 3)
+        if not np.all(np.isfinite(K)):
+            raise CameraModelError(f"non-finite intrinsics: K = {K.tolist()}; K must hold finite values in pixels")
         if K[0, 1] != 0.0:
             raise CameraModelError(f"skewed intrinsics are not supported (K[0,1] = {K[0, 1]})")
         return cls(int(width), int(height), float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]))

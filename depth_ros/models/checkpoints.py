@@ -4,7 +4,8 @@ Every file is read with ``torch.load(weights_only=True)`` (checkpoints are pickl
 anything but tensors and plain containers, so a file cannot run code). Loading is strict: a missing,
 unexpected or wrongly shaped parameter raises :class:`CheckpointError` naming them, never a silent
 partial load. The only tolerated difference is a missing BatchNorm ``num_batches_tracked`` counter
-(files saved by PyTorch < 0.4.1, e.g. MVDepthNet's).
+(files saved by PyTorch < 0.4.1, e.g. MVDepthNet's). Weights holding NaN or infinity (a diverged training run,
+a damaged file) are refused too, naming the first such tensor: they would give NaN depth on every frame.
 
 Our format is one file: ``{"format": "depth_ros", "format_version": 1, "metadata": <JSON of
 ModelMetadata>, "state_dict": {...}}``, written atomically. Files written by the trainer add
@@ -76,7 +77,8 @@ def _unreadable(path: Path, error: Exception) -> CheckpointError:
 
 
 def load_state_strict(module: nn.Module, state: dict[str, Any], source: str) -> None:
-    """Load ``state`` into ``module`` only if every key and shape matches (``num_batches_tracked`` may be absent)."""
+    """Load ``state`` into ``module`` only if every key and shape matches (``num_batches_tracked`` may be absent)
+    and every floating-point tensor is finite; ``source`` (the file) starts the :class:`CheckpointError`."""
     if not isinstance(state, dict):
         raise CheckpointError(f"{source}: expected a state dict, got {type(state).__name__}")
     expected = module.state_dict()
@@ -101,9 +103,20 @@ def load_state_strict(module: nn.Module, state: dict[str, Any], source: str) -> 
                 shown = ", ".join(items[:6]) + (f", ... ({len(items)} in all)" if len(items) > 6 else "")
                 parts.append(f"{label}: {shown}")
         raise CheckpointError(f"{source} does not fit {type(module).__name__}: " + "; ".join(parts))
+    broken = next((k for k in expected if k in state and not _finite(state[k])), None)
+    if broken is not None:
+        raise CheckpointError(
+            f"{source}: {broken} holds NaN or infinite values: these weights are broken (a training run that "
+            "diverged, or a damaged file); use another checkpoint"
+        )
     merged = dict(expected)
     merged.update(state)
     module.load_state_dict(merged, strict=True)
+
+
+def _finite(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` holds no NaN or infinity (integer tensors always)."""
+    return not tensor.is_floating_point() or bool(torch.isfinite(tensor).all())
 
 
 def build_model(metadata: ModelMetadata) -> nn.Module:

@@ -17,16 +17,16 @@ import time
 import numpy as np
 
 from depth_ros.errors import DepthRosError, PoseError
-from depth_ros.geometry import PinholeCamera, check_rigid, invert_transform
+from depth_ros.geometry import PinholeCamera, invert_transform
 from depth_ros.pipeline.frame import DepthResult, FrameSkipped, to_network_size
 from depth_ros.pipeline.keyframes import DEFAULT_SETTINGS, Keyframe, KeyframeBuffer, KeyframeSettings
+from depth_ros.pipeline.pose_buffer import check_plausible_pose
 from depth_ros.pipeline.timeline import RESTART_CONFIRMATIONS, StampOrder, TimelineGuard
 from depth_ros.runtime.engine import DepthEngine
 
 INVALID_POSE = "invalid pose"
 NO_KEYFRAME = "no keyframe with enough baseline"
 OUT_OF_ORDER = "image out of order"
-MAX_POSITION_M = 1e9  # |x|, |y|, |z| of a plausible camera pose (float64 steps there: 0.1 um; at 1e15 m: 0.1 m)
 # Measurement frames when the engine takes any number (PyTorch backend): what the shipped model is trained with.
 DEFAULT_MEASUREMENT_FRAMES = 2
 
@@ -81,8 +81,9 @@ class MultiViewDepthPipeline:
             means "that far or farther"; the clip only catches rounding); a non-finite output is NaN.
 
         Raises:
-            FrameSkipped: ``invalid pose`` (non-finite, not rigid, or further than ``MAX_POSITION_M`` from the
-                origin: no depth rather than a wrong one),
+            FrameSkipped: ``invalid pose`` (non-finite, not rigid, or further than
+                :data:`~depth_ros.pipeline.pose_buffer.MAX_POSITION_M` from the origin, where float64 rounding
+                swallows the baseline: no depth rather than a wrong one),
                 ``image out of order`` (not after the newest image), or ``no keyframe with enough
                 baseline`` (the first image, a camera standing still or turning in place); the image is still
                 offered as a keyframe in the last case.
@@ -90,15 +91,9 @@ class MultiViewDepthPipeline:
         """
         start = time.perf_counter()
         try:
-            T_world_ref = check_rigid(T_world_cam, "T_world_cam").copy()
+            T_world_ref = check_plausible_pose(T_world_cam, "T_world_cam").copy()
         except PoseError as error:
             raise FrameSkipped(INVALID_POSE, str(error)) from error
-        if np.abs(T_world_ref[:3, 3]).max() > MAX_POSITION_M:
-            raise FrameSkipped(
-                INVALID_POSE,
-                f"camera position {T_world_ref[:3, 3].tolist()} m is more than {MAX_POSITION_M:g} m from the origin: "
-                "not a plausible odometry (and far enough out, float64 rounding swallows the baseline)",
-            )
         metadata = self.engine.metadata
         image, network_camera = to_network_size(rgb, camera, metadata.width, metadata.height)
         self._forget_on_discontinuity(network_camera, stamp_ns)

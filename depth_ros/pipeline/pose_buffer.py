@@ -5,6 +5,9 @@ from another thread; bag evaluation does the same in one thread. Poses are inter
 samples around a stamp (slerp of rotation, lerp of translation: :func:`~depth_ros.geometry.interpolate_pose`),
 never extrapolated, and never across a gap in the odometry wider than ``max_gap_s``.
 
+A pose further than :data:`MAX_POSITION_M` from the origin on any axis is refused as implausible (a corrupt or
+uninitialised value), like a non-finite or non-rigid one, before any speed is measured from it.
+
 Stamps are integer nanoseconds. Samples must arrive in time order: a sample not newer than the newest one
 is rejected (:class:`~depth_ros.errors.PoseError`) and counted, and the history stays as it was, unless it is
 the third in a row behind the newest, each after the one before: then the stamps have started a new time line
@@ -37,8 +40,25 @@ IMAGE_TOO_OLD = "image older than the odometry history"
 ODOMETRY_GAP = "odometry gap"
 INVALID_POSE = "invalid pose"
 OUT_OF_ORDER = "out of order"
+MAX_POSITION_M = 1e9  # |x|, |y|, |z| of a plausible pose (float64 steps there: 0.1 um; at 1e15 m: 0.1 m)
 MAX_TURN_RATE_DEG_S = 1000.0  # faster than any robot turns: a rotation beyond it between samples is a reset
 _MIN_JUMP_DT_S = 0.01  # speeds are measured over at least this long (stamps 1 ns apart are no measurement)
+
+
+def check_plausible_pose(T: np.ndarray, name: str) -> np.ndarray:
+    """Return ``T`` as float64 (4, 4) after checking that it is a finite rigid transform
+    (:func:`~depth_ros.geometry.check_rigid`) whose position is within :data:`MAX_POSITION_M` of the origin on
+    every axis; raise :class:`~depth_ros.errors.PoseError` naming ``name`` otherwise."""
+    T = check_rigid(T, name)
+    if T.shape != (4, 4):
+        raise PoseError(f"{name}: expected one (4, 4) pose, got shape {T.shape}")
+    position = T[:3, 3]
+    if np.abs(position).max() > MAX_POSITION_M:
+        raise PoseError(
+            f"{name}: position {position.tolist()} m is more than {MAX_POSITION_M:g} m from the origin: not a "
+            "plausible pose (a corrupt or uninitialised value?)"
+        )
+    return T
 
 
 class PoseBuffer:
@@ -100,13 +120,13 @@ class PoseBuffer:
             history is this sample, counted in :attr:`jumps`); see the module docstring.
 
         Raises:
-            PoseError: ``T`` is not a finite rigid transform, or ``stamp_ns`` is not newer than the newest sample
-                (a late or duplicate message, or the start of a new time line). The sample is counted in
-                :attr:`rejected` and the history is unchanged.
+            PoseError: ``T`` is not a finite rigid transform within :data:`MAX_POSITION_M` of the origin, or
+                ``stamp_ns`` is not newer than the newest sample (a late or duplicate message, or the start of a new
+                time line). The sample is counted in :attr:`rejected` and the history is unchanged.
         """
         stamp_ns = int(stamp_ns)
         try:
-            pose = check_rigid(T, f"odometry pose at {stamp_ns} ns").copy()
+            pose = check_plausible_pose(T, f"odometry pose at {stamp_ns} ns").copy()
         except PoseError:
             self._count_rejected(INVALID_POSE)
             raise

@@ -417,6 +417,8 @@ class DepthNode(LifecycleNode):
         self._calibration = calibration
 
     def _report(self) -> None:
+        """Each ``diagnostics_period``: publish /diagnostics, and log the throttled problems that did not recur."""
+        self.log.flush()
         snapshot = self.stats.snapshot()
         status = depth_status(
             f"{self.get_fully_qualified_name()}: depth",

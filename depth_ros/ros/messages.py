@@ -127,9 +127,9 @@ def camera_from_info(msg: CameraInfo) -> PinholeCamera:
     ``image_geometry``'s ``cx / b`` by ``(b - 1) / (2 b)`` pixels.
 
     Raises:
-        CameraModelError: an all-zero ``K`` (an uncalibrated camera), intrinsics that are not a
-            pinhole matrix (last row not ``0 0 1``, skew, non-positive or non-finite focal lengths), or a ROI
-            outside the sensor.
+        CameraModelError: an all-zero ``K`` (an uncalibrated camera), non-finite intrinsics, intrinsics that
+            are not a pinhole matrix (last row not ``0 0 1``, skew, non-positive focal lengths), or a ROI outside
+            the sensor.
     """
     K = camera_info_intrinsics(msg.k, msg.p)
     where = f"camera_info of frame {msg.header.frame_id!r}"
@@ -138,11 +138,11 @@ def camera_from_info(msg: CameraInfo) -> PinholeCamera:
             f"{where} has an all-zero K: the camera is uncalibrated; calibrate it (camera_calibration) "
             "or publish its intrinsics"
         )
+    camera = PinholeCamera.from_matrix(K, msg.width, msg.height)  # first: NaN in K is non-finite, not the wrong form
     if not np.array_equal(K[2], [0.0, 0.0, 1.0]) or K[1, 0] != 0.0:
         raise CameraModelError(
             f"{where} has invalid intrinsics {K.tolist()}: expected [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]"
         )
-    camera = PinholeCamera.from_matrix(K, msg.width, msg.height)
     _check_plausible(camera, where)
     roi = msg.roi
     if roi.width and roi.height:

@@ -6,8 +6,9 @@ tf when ``tf2_ros`` can be imported and ``extrinsic_from_tf`` is true (looked up
 from ``base_frame`` to the image's ``frame_id``), else from the ``camera_extrinsic.*`` parameters (whose
 defaults are the sample bag's camera: 1.3 m above ``base_link``, pitched down 5 degrees).
 
-Bad odometry (NaN, a non-rigid rotation, a stamp older than the newest) is refused, counted and logged;
-the buffer stays usable, so the node recovers as soon as good odometry returns.
+Bad odometry (NaN, a non-rigid rotation, a position beyond :data:`~depth_ros.pipeline.pose_buffer.MAX_POSITION_M`,
+a stamp older than the newest) is refused, counted and logged; the buffer stays usable, so the node recovers as
+soon as good odometry returns.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ atomically) that also hold the optimiser, schedule, step, extra networks and RNG
 continues exactly where the last checkpoint left off, and the files load directly as weights for
 export and inference. At the end, ``OUT/model.pt`` holds the weights alone (the file to ship).
 
-A fresh run (without ``--resume``) first removes a ``best.pt`` an earlier run left in ``OUT``. A resumed run
+A run into an ``OUT`` that holds a previous run's checkpoints (:data:`CHECKPOINTS`) is refused before anything
+is built, unless it continues that run (``--resume``) or replaces it (``--overwrite``: the earlier ``best.pt``
+is removed before step 1, ``last.pt`` and ``model.pt`` are replaced as the new run writes them). A resumed run
 may change only :data:`RESUMABLE_CHANGES` (new learning-rate settings apply from the checkpoint's step on).
 Ctrl-C (SIGINT) stops a single-process run after the current step and saves ``last.pt`` (a second Ctrl-C
 stops at once). No checkpoint is written with non-finite weights.
@@ -58,6 +60,9 @@ class TrainingError(DepthRosError):
 
 
 NO_DECAY = 2**31  # StepLR period for lr_step = 0: no decay, whatever the run's length
+
+CHECKPOINTS = ("last.pt", "best.pt", "model.pt")
+"""The files a run writes into ``OUT`` (see the module docstring)."""
 
 RESUMABLE_CHANGES = (
     "steps", "learning_rate", "lr_step", "lr_gamma", "out", "checkpoint_every", "validate_every", "log_every",
@@ -120,9 +125,15 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def run(config: TrainConfig, make_task: Callable[[TrainConfig], Task], resume: bool = False) -> dict[str, Any]:
+def run(
+    config: TrainConfig, make_task: Callable[[TrainConfig], Task], resume: bool = False, overwrite: bool = False
+) -> dict[str, Any]:
     """Train; returns a summary: steps, wall seconds, training samples/s (data loading, forward, backward and
-    update; validation and checkpoints excluded; all processes), parameter checksums, last validation metrics."""
+    update; validation and checkpoints excluded; all processes), parameter checksums, last validation metrics.
+
+    ``resume`` continues the run in ``config.out`` from its ``last.pt``; ``overwrite`` replaces the run there.
+    Without either, an ``out`` holding a previous run's :data:`CHECKPOINTS` raises :class:`TrainingError`."""
+    _check_out(Path(config.out), resume, overwrite)
     device_kind = (
         "cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()) else "cpu"
     )
@@ -155,7 +166,7 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
     if context.main:
         for stale in out.glob(".*.pt.*.tmp"):  # left by a run killed while writing a checkpoint
             stale.unlink()
-        if not resume:  # an earlier run's best.pt must not become this run's model.pt
+        if not resume:  # an overwritten run's best.pt must not become this run's model.pt
             (out / "best.pt").unlink(missing_ok=True)
     if resume:
         if not last.is_file():
@@ -247,6 +258,19 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
     if writer is not None:
         writer.close()
     return summary
+
+
+def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse a fresh run into ``out`` when it holds a previous run's checkpoints, which the run would delete
+    (``best.pt``) or replace (``last.pt``, ``model.pt``), unless ``overwrite`` says so; and refuse both flags."""
+    if resume and overwrite:
+        raise TrainingError("--resume continues the run in out=..., --overwrite replaces it: give one of them")
+    found = [name for name in CHECKPOINTS if (out / name).is_file()]
+    if found and not (resume or overwrite):
+        raise TrainingError(
+            f"{out} already holds a previous run ({', '.join(found)}): continue it with --resume, replace it with "
+            "--overwrite, or train into another out=..."
+        )
 
 
 def write_model(out: Path) -> Path:
