@@ -101,11 +101,13 @@ def play(graph: RosGraph, bag: Path, nodes: list, restamp_to_ns: int | None = No
     assert player.wait_for_subscribers(list(INPUTS.values()), 20.0)
     assert wait_for(lambda: all(n.output_subscribers() > 0 and n.input_publishers() > 0 for n in nodes), 20.0)
     images = 0
+    before = {n: n.stats.snapshot().finished for n in nodes}  # a node may have played a bag already
 
     def keep_up(topic: str, message) -> None:
         nonlocal images
         if topic == INPUTS["image"]:
-            assert all(wait_for(lambda n=n: n.stats.snapshot().finished >= images, 60.0) for n in nodes)
+            done = [wait_for(lambda n=n: n.stats.snapshot().finished - before[n] >= images, 60.0) for n in nodes]
+            assert all(done)
             images += 1
 
     start = graph.probe.get_clock().now().nanoseconds if restamp_to_ns is None else restamp_to_ns
