@@ -24,7 +24,7 @@ from depth_ros.data.bag_layout import EXTRINSIC_KEY, BagTopics, FrameNames
 from depth_ros.data.bag_writer import BagWriter, extrinsic_metadata
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.errors import DatasetError
-from depth_ros.models.checkpoints import load_checkpoint, read_weights
+from depth_ros.models.checkpoints import CheckpointError, load_checkpoint, read_weights, save_checkpoint
 from depth_ros.train.config import ConfigError, load_config
 from depth_ros.train.loop import TrainingError, loader_workers, run
 from depth_ros.train.tasks import make_task
@@ -220,6 +220,37 @@ def test_overwrite_replaces_a_previous_run_and_cannot_go_with_resume(tmp_path: P
     assert not (tmp_path / "best.pt").exists() and read_weights(tmp_path / "last.pt")["step"] == 1
     assert_clean_error(depth_ros("train", "mvdepthnet", *COMMON, f"out={tmp_path}", "--resume", "--overwrite"),
                        "--resume continues", "--overwrite replaces it")  # fmt: skip
+
+
+def test_init_starts_a_run_from_earlier_weights_and_refuses_weights_that_do_not_fit(tmp_path: Path) -> None:
+    """Fine-tuning: ``init`` loads the depth network of a checkpoint; the first step starts from its weights.
+    Weights of another width (other shapes) or another input convention are refused before step 1."""
+    torch.set_num_threads(1)
+    run(tiny_config("mvdepthnet", tmp_path / "first", "steps=2", "learning_rate=0.05"), make_task)  # far from init
+    started = read_weights(tmp_path / "first" / "model.pt")["state_dict"]
+    tuned = run(tiny_config("mvdepthnet", tmp_path / "tuned", "steps=1", f"init={tmp_path / 'first' / 'model.pt'}"),
+                make_task)  # fmt: skip
+    assert tuned["steps"] == 1
+    after = final_state(tmp_path / "tuned")
+    run(tiny_config("mvdepthnet", tmp_path / "fresh", "steps=1"), make_task)
+    fresh = final_state(tmp_path / "fresh")
+    # one Adam step moves each weight by about the learning rate at most: the tuned run is near its start and
+    # far from the run started at random with the same seed (batch-norm statistics follow the batch: left out)
+    weights = [name for name in started if started[name].is_floating_point() and "running_" not in name]
+    assert max((after[name] - started[name]).abs().max().item() for name in weights) < 0.01
+    assert any(not torch.allclose(after[name], fresh[name], atol=0.01) for name in weights)
+
+    wider = tiny_config("mvdepthnet", tmp_path / "wider", "steps=1", f"init={tmp_path / 'first' / 'model.pt'}")
+    wider.model["width"] = 2 * wider.model.get("width", 1.0)
+    with pytest.raises(CheckpointError, match=r"init: .*model\.pt"):
+        run(wider, make_task)
+    other_grid = tmp_path / "published_grid.pt"
+    network, metadata = load_checkpoint(tmp_path / "first" / "model.pt")
+    save_checkpoint(other_grid, network, metadata.replace(sweep_grid="published"))
+    result = depth_ros("train", "mvdepthnet", *COMMON, *TINY["mvdepthnet"], f"out={tmp_path / 'grid'}",
+                       f"init={other_grid}", "steps=1")  # fmt: skip
+    assert_clean_error(result, str(other_grid), "sweep_grid 'published'", "'exact'")
+    assert not (tmp_path / "grid" / "last.pt").exists()
 
 
 def test_dataset_path_without_frames_is_a_clear_error(tmp_path: Path) -> None:

@@ -85,6 +85,9 @@ class TrainConfig:
         steps: optimiser steps in all.
         learning_rate: Adam learning rate; ``lr_step`` / ``lr_gamma``: step schedule (every ``lr_step`` steps).
         seed: seeds data order, augmentation and initialisation.
+        init: weights the depth network starts from (fine-tuning): a depth_ros checkpoint of the same
+            architecture and shapes, or ``shipped`` for the shipped weights; empty (default): random
+            (see depth_ros.train.initial_weights).
         out: output folder (checkpoints ``last.pt`` / ``best.pt``, ``config.yaml``, TensorBoard logs).
         checkpoint_every, validate_every, log_every: in steps.
         workers: data-loading processes per training process; -1 (default): 0 on the CPU, whose cores run the
@@ -120,6 +123,7 @@ class TrainConfig:
     lr_step: int = 0
     lr_gamma: float = 0.1
     seed: int = 0
+    init: str = ""
     out: str = "runs/train"
     checkpoint_every: int = 100
     validate_every: int = 250

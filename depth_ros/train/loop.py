@@ -45,6 +45,7 @@ from depth_ros.models.checkpoints import read_weights, save_checkpoint
 from depth_ros.models.metadata import ModelMetadata
 from depth_ros.train import distributed
 from depth_ros.train.config import AUTO_WORKERS, TrainConfig, save_config
+from depth_ros.train.initial_weights import load_initial_weights
 from depth_ros.train.sampler import EpochIndexed, ResumableSampler
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,9 @@ def _run(config: TrainConfig, make_task, resume: bool, context: distributed.Dist
     out = Path(config.out)
     torch.manual_seed(config.seed)  # the same initial weights in every process
     task = make_task(config)
+    if config.init and not resume:  # a resumed run's checkpoint holds the weights it started from and more
+        path = load_initial_weights(task.networks["depth"], task.metadata, config.init)
+        logger.info("depth network initialised from %s (init)", path)
     for network in task.networks.values():
         network.to(device).train()
     parameters = [p for network in task.networks.values() for p in network.parameters()]
