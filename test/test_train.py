@@ -226,13 +226,16 @@ def test_init_starts_a_run_from_earlier_weights_and_refuses_weights_that_do_not_
     """Fine-tuning: ``init`` loads the depth network of a checkpoint; the first step starts from its weights.
     Weights of another width (other shapes) or another input convention are refused before step 1."""
     torch.set_num_threads(1)
-    run(tiny_config("mvdepthnet", tmp_path / "first", "steps=2", "learning_rate=0.05"), make_task)  # far from init
-    started = read_weights(tmp_path / "first" / "model.pt")["state_dict"]
-    tuned = run(tiny_config("mvdepthnet", tmp_path / "tuned", "steps=1", f"init={tmp_path / 'first' / 'model.pt'}"),
-                make_task)  # fmt: skip
-    assert tuned["steps"] == 1
+    first = tmp_path / "first" / "model.pt"
+
+    def config(out: str, *extra: str):
+        return tiny_config("mvdepthnet", tmp_path / out, "steps=1", "data.validation_seeds=[]", *extra)
+
+    run(config("first", "steps=2", "learning_rate=0.05"), make_task)  # far from its random start
+    started = read_weights(first)["state_dict"]
+    assert run(config("tuned", f"init={first}"), make_task)["steps"] == 1
     after = final_state(tmp_path / "tuned")
-    run(tiny_config("mvdepthnet", tmp_path / "fresh", "steps=1"), make_task)
+    run(config("fresh"), make_task)
     fresh = final_state(tmp_path / "fresh")
     # one Adam step moves each weight by about the learning rate at most: the tuned run is near its start and
     # far from the run started at random with the same seed (batch-norm statistics follow the batch: left out)
@@ -240,15 +243,15 @@ def test_init_starts_a_run_from_earlier_weights_and_refuses_weights_that_do_not_
     assert max((after[name] - started[name]).abs().max().item() for name in weights) < 0.01
     assert any(not torch.allclose(after[name], fresh[name], atol=0.01) for name in weights)
 
-    wider = tiny_config("mvdepthnet", tmp_path / "wider", "steps=1", f"init={tmp_path / 'first' / 'model.pt'}")
+    wider = config("wider", f"init={first}")
     wider.model["width"] = 2 * wider.model.get("width", 1.0)
     with pytest.raises(CheckpointError, match=r"init: .*model\.pt"):
         run(wider, make_task)
     other_grid = tmp_path / "published_grid.pt"
-    network, metadata = load_checkpoint(tmp_path / "first" / "model.pt")
+    network, metadata = load_checkpoint(first)
     save_checkpoint(other_grid, network, metadata.replace(sweep_grid="published"))
     result = depth_ros("train", "mvdepthnet", *COMMON, *TINY["mvdepthnet"], f"out={tmp_path / 'grid'}",
-                       f"init={other_grid}", "steps=1")  # fmt: skip
+                       f"init={other_grid}", "steps=1", "data.validation_seeds=[]")  # fmt: skip
     assert_clean_error(result, str(other_grid), "sweep_grid 'published'", "'exact'")
     assert not (tmp_path / "grid" / "last.pt").exists()
 

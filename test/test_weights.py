@@ -1,4 +1,5 @@
-"""The shipped weights: small, self-describing, and accurate on a held-out synthetic sequence."""
+"""The shipped weights: small, self-describing, accurate on held-out sequences, and (MVDepthNet) metric through
+geometry: depth that follows the odometry."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from torch.utils.data import DataLoader
 
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
 from depth_ros.data.training_samples import MultiViewDataset
+from depth_ros.eval.generalization import FAMILIES, odometry_scale_response
 from depth_ros.eval.metrics import average_metrics, depth_metrics
 from depth_ros.models.checkpoints import load_checkpoint, load_pose_network
 from depth_ros.models.inference import inference_graph
 from depth_ros.models.metadata import ModelMetadata
 from depth_ros.models.monodepth2 import Monodepth2Pose
 from depth_ros.resources import SHIPPED_WEIGHTS, shipped_weights
+from depth_ros.runtime.engine import open_engine
 from depth_ros.train.tasks import mvdepthnet_forward
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
@@ -63,6 +66,17 @@ def test_shipped_mvdepthnet_is_metric_on_an_unseen_sequence() -> None:
     metrics = average_metrics(per_image)
     assert metrics["abs_rel"] < 0.15, metrics
     assert np.isfinite(metrics["rmse"])
+
+
+def test_shipped_mvdepthnet_follows_the_odometry_on_scenes_it_never_saw() -> None:
+    """Issue 22's odometry-scale test: the same images with every translation of the odometry times s give depth
+    about s times as large (a world s times as large), on held-out objects sequences and real photographs on
+    planes. A network that ignores its cost volume answers x1.00 (the previous weights did, for both s)."""
+    engine = open_engine(shipped_weights("mvdepthnet"), "pytorch")
+    sequences = [*FAMILIES["objects"].sequences(2, 6), *FAMILIES["planar photos"].sequences(1, 6)]
+    response = odometry_scale_response(engine, sequences)
+    for scale, ratio in response.items():
+        assert abs(ratio / scale - 1.0) <= ODOMETRY_TOLERANCE, response
 
 
 def test_shipped_monodepth2_reaches_the_target_and_beats_the_best_constant_depth_on_an_unseen_sequence() -> None:

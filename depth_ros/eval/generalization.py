@@ -2,11 +2,10 @@
 
 A :class:`Family` is a named set of posed RGB-D sequences. :data:`FAMILIES` holds:
 
-* ``corridor/room``: the street and room generators at the camera the previous weights trained with (128 x 96,
-  80 degrees of view): in distribution for those and for the shipped Monodepth2, which trains on them too;
-  the shipped MVDepthNet never saw them;
+* ``corridor/room``: the street and room generators at the camera the shipped networks train with (128 x 96,
+  80 degrees of view; other seeds): in distribution;
 * ``objects``: the ``objects`` generator (:mod:`depth_ros.data.objects`) at seeds reserved for testing
-  (:data:`OBJECTS_TEST_SEEDS`; training configs use seeds below it), the shipped networks' own distribution;
+  (:data:`OBJECTS_TEST_SEEDS`; training configs use seeds below it): in distribution too;
 
 and families no shipped training config uses, for training or for choosing a checkpoint:
 
