@@ -25,6 +25,7 @@ input rate is then the rate of frames taken.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ from rclpy.subscription import Subscription
 
 from depth_ros.ros.input_subscription import InputSubscription
 
+FIRST_CAMERA_INFO_WAIT_S = 0.2
+"""How long an image waits for a camera_info while none has come yet: drivers and bags publish an image and its
+camera_info together, in either order, and the first image must not be lost to that race."""
 _MAX_SEQUENCE = 2**63  # an rmw without publication sequence numbers reports 0 or UINT64_MAX
 
 
@@ -97,6 +101,7 @@ class CameraInbox:
         self._node, self._image, self._camera_info = node, image, camera_info
         self._wake = node.create_guard_condition(lambda: None, callback_group=callback_group)
         self._last_sequence: dict[bytes, int] = {}  # per publisher (gid), of the last image taken from it
+        self._camera_info_seen = False
 
     def wake(self) -> None:
         """End the current :meth:`wait` now (it returns None); safe from any thread."""
@@ -129,7 +134,13 @@ class CameraInbox:
             image, missed, unknown = self._take_images(subscription)
         if image is None:  # ready, but nothing to take (rmw may wake without a message)
             return None
-        return Taken(image, self._take_newest(self._camera_info.subscription), missed, unknown)
+        camera_info = self._take_newest(self._camera_info.subscription)
+        deadline = time.monotonic() + FIRST_CAMERA_INFO_WAIT_S
+        while camera_info is None and not self._camera_info_seen and time.monotonic() < deadline:
+            time.sleep(0.005)  # only until the first camera_info: afterwards the node keeps the newest
+            camera_info = self._take_newest(self._camera_info.subscription)
+        self._camera_info_seen |= camera_info is not None
+        return Taken(image, camera_info, missed, unknown)
 
     def _take_images(self, subscription: Subscription) -> tuple[Any, int, bool]:
         """(The newest message waiting, the images missed before it, whether some may have been missed
