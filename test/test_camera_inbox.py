@@ -9,7 +9,7 @@ import pytest
 from ros_graph import RosGraph, wait_for
 from sensor_msgs.msg import CameraInfo, Image
 
-from depth_ros.ros.camera_inbox import CameraInbox, TakenByOwnThread
+from depth_ros.ros.camera_inbox import FIRST_CAMERA_INFO_WAIT_S, CameraInbox, TakenByOwnThread
 from depth_ros.ros.input_subscription import InputSubscription
 
 pytestmark = pytest.mark.ros
@@ -79,3 +79,36 @@ def test_the_newest_image_comes_with_the_newest_camera_info_and_the_missed_ones_
     for input_ in inputs:
         input_.destroy()
     graph.remove(node)
+
+
+def test_the_first_image_waits_briefly_for_a_camera_info_published_after_it(graph) -> None:
+    """Bags and drivers publish an image and its camera_info together, in either order: until a first
+    camera_info has come, an image waits for one (up to FIRST_CAMERA_INFO_WAIT_S); after that, never."""
+    import threading
+
+    from rclpy.node import Node
+
+    node = graph.add(Node("inbox_order_test", context=graph.context))
+    group = TakenByOwnThread()
+    inputs = [
+        InputSubscription(node, kind, topic, lambda _: None, "reliable", callback_group=group, qos_events=False)
+        for kind, topic in ((Image, "/order/image"), (CameraInfo, "/order/info"))
+    ]
+    inbox = CameraInbox(node, *inputs, callback_group=group)
+    image, info = graph.publisher(Image, "/order/image"), graph.publisher(CameraInfo, "/order/info")
+    assert wait_for(lambda: image.get_subscription_count() and info.get_subscription_count(), 20.0)
+
+    image.publish(Image(height=1))
+    late = threading.Timer(0.05, info.publish, [CameraInfo(width=7)])  # 50 ms after its image
+    late.start()
+    taken = inbox.wait(timeout_s=5.0)
+    late.join()
+    assert taken is not None and taken.image.height == 1
+    assert taken.camera_info is not None and taken.camera_info.width == 7
+
+    image.publish(Image(height=2))  # no camera_info with it: the node keeps the one it has, no waiting
+    time.sleep(0.3)
+    start = time.monotonic()
+    taken = inbox.wait(timeout_s=5.0)
+    assert taken is not None and (taken.image.height, taken.camera_info) == (2, None)
+    assert time.monotonic() - start < FIRST_CAMERA_INFO_WAIT_S
