@@ -135,12 +135,20 @@ class CameraInbox:
         if image is None:  # ready, but nothing to take (rmw may wake without a message)
             return None
         camera_info = self._take_newest(self._camera_info.subscription)
-        deadline = time.monotonic() + FIRST_CAMERA_INFO_WAIT_S
-        while camera_info is None and not self._camera_info_seen and time.monotonic() < deadline:
-            time.sleep(0.005)  # only until the first camera_info: afterwards the node keeps the newest
-            camera_info = self._take_newest(self._camera_info.subscription)
+        if camera_info is None and not self._camera_info_seen:  # afterwards the node keeps the newest it had
+            camera_info = self._wait_for_first_camera_info()
         self._camera_info_seen |= camera_info is not None
         return Taken(image, camera_info, missed, unknown)
+
+    def _wait_for_first_camera_info(self) -> Any:
+        """The first camera_info if it comes within :data:`FIRST_CAMERA_INFO_WAIT_S`, else None."""
+        deadline = time.monotonic() + FIRST_CAMERA_INFO_WAIT_S
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            camera_info = self._take_newest(self._camera_info.subscription)
+            if camera_info is not None:
+                return camera_info
+        return None
 
     def _take_images(self, subscription: Subscription) -> tuple[Any, int, bool]:
         """(The newest message waiting, the images missed before it, whether some may have been missed

@@ -14,7 +14,7 @@ from pathlib import Path
 from torch import nn
 
 from depth_ros.errors import DepthRosError
-from depth_ros.models.checkpoints import load_state_strict, read_weights
+from depth_ros.models.checkpoints import load_checkpoint, load_state_strict
 from depth_ros.models.metadata import ModelMetadata
 from depth_ros.resources import shipped_weights
 
@@ -26,7 +26,7 @@ MATCHING_FIELDS = ("architecture", "mean", "std", "value_range", "channel_order"
 
 
 class InitialWeightsError(DepthRosError):
-    """Initial weights that cannot start this run (missing file, other architecture, other shapes)."""
+    """Initial weights that read their input another way than this run (see :data:`MATCHING_FIELDS`)."""
 
 
 def initial_weights_path(init: str, architecture: str) -> Path:
@@ -36,14 +36,11 @@ def initial_weights_path(init: str, architecture: str) -> Path:
 
 def load_initial_weights(network: nn.Module, metadata: ModelMetadata, init: str) -> Path:
     """Load the depth network weights ``init`` names into ``network`` (the run's, described by ``metadata``);
-    return the file. Raises :class:`InitialWeightsError` naming what does not match."""
+    return the file. Raises :class:`InitialWeightsError` naming what does not match, or
+    :class:`~depth_ros.models.checkpoints.CheckpointError` for a file that is no readable checkpoint or holds
+    other layers or shapes."""
     path = initial_weights_path(init, metadata.architecture)
-    data = read_weights(path)
-    try:
-        saved = ModelMetadata.from_json(data["metadata"])
-        state = data["state_dict"]
-    except (KeyError, TypeError, ValueError) as error:
-        raise InitialWeightsError(f"init: {path} is not a depth_ros checkpoint ({error})") from error
+    saved_network, saved = load_checkpoint(path)
     different = [
         f"{name} {getattr(saved, name)!r} (this run: {getattr(metadata, name)!r})"
         for name in MATCHING_FIELDS
@@ -51,5 +48,5 @@ def load_initial_weights(network: nn.Module, metadata: ModelMetadata, init: str)
     ]
     if different:
         raise InitialWeightsError(f"init: {path} does not fit this run: {'; '.join(different)}")
-    load_state_strict(network, state, f"init: {path}")
+    load_state_strict(network, saved_network.state_dict(), f"init: {path}")
     return path
