@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -57,18 +59,43 @@ def _wait_for_shutdown(rclpy, timeout_s: float) -> bool:
     return True
 
 
+def _interrupt_once(signum: int, frame: object) -> None:
+    """SIGINT handler: the first Ctrl-C stops the node (``KeyboardInterrupt``), later ones are ignored.
+
+    A terminal's Ctrl-C reaches the whole process group, so under ``ros2 launch`` the node gets the terminal's
+    SIGINT and, milliseconds later, the one launch forwards. Raised inside ``destroy_node``, the second one
+    interrupted the join of the inference thread: a traceback, and a native thread still running at exit
+    aborted the process (exit code -6).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def run_node(make_node: Callable[[], DepthNode], args: Sequence[str] | None = None) -> int:
     """``rclpy.init(args)``, build the node, spin; returns the exit status."""
     import cv2
     import rclpy
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-
-    from depth_ros.ros.parameters import overrides_not_taken, parameters_not_declared
 
     # Images here are small: OpenCV's thread pool costs more in wake-ups (and fights the inference threads for
     # the cores) than it gains; one thread measured 2x faster per frame in benchmarks/node_overhead.py.
     cv2.setNumThreads(1)
     arguments = list(args) if args is not None else sys.argv
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:  # rclpy.init keeps the handler it finds and calls it after its own
+        previous_sigint = signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        return _spin(rclpy, make_node, arguments)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous_sigint)
+
+
+def _spin(rclpy, make_node: Callable[[], DepthNode], arguments: list[str]) -> int:
+    """:func:`run_node` once SIGINT is handled."""
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+
+    from depth_ros.ros.parameters import overrides_not_taken, parameters_not_declared
+
     try:
         _init_quietly(rclpy, arguments)
     except RuntimeError as error:  # rcl's UnknownROSArgsError / RCLError: a bad --ros-args or params file
