@@ -6,6 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 PIP_TORCH_ARGS ?=
 DEMO_DIR ?= demo_output
 PYTEST_ARGS ?=
+ROS_WHEELS ?= requirements/ros-wheels.txt
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.depth_ros-installed
@@ -13,7 +14,8 @@ STAMP := $(VENV)/.depth_ros-installed
 .PHONY: demo test lint bench clean
 
 $(STAMP): setup.py setup.cfg package.xml requirements/*.txt tools/setup_venv.sh
-	VENV='$(VENV)' PYTHON='$(PYTHON)' TORCH_SPEC='$(TORCH_SPEC)' PIP_TORCH_ARGS='$(PIP_TORCH_ARGS)' bash tools/setup_venv.sh
+	VENV='$(VENV)' PYTHON='$(PYTHON)' TORCH_SPEC='$(TORCH_SPEC)' PIP_TORCH_ARGS='$(PIP_TORCH_ARGS)' \
+		ROS_WHEELS='$(ROS_WHEELS)' bash tools/setup_venv.sh
 	touch $@
 
 demo: $(STAMP)

@@ -12,6 +12,8 @@ from rclpy.topic_endpoint_info import TopicEndpointInfo
 
 from depth_ros.ros.qos import profile_for_publishers, profile_in_words, qos_profile
 
+pytestmark = pytest.mark.ros
+
 
 def publishers(*names: str) -> list[TopicEndpointInfo]:
     return [TopicEndpointInfo(qos_profile=qos_profile(name)) for name in names]

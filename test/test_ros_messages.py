@@ -50,6 +50,7 @@ from depth_ros.ros.messages import (
     stamp_ns,
 )
 
+pytestmark = pytest.mark.ros
 CAMERA = PinholeCamera(width=10, height=6, fx=8.0, fy=7.0, cx=4.2, cy=2.9)
 HEADER = Header(stamp=Time(sec=1_700_000_000, nanosec=123_456_789), frame_id="camera_optical")
 
