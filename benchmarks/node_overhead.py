@@ -7,7 +7,7 @@
   (``backend=auto``: ONNX Runtime on the CPU), ``DepthEngine.infer`` timed alone (median after warm-up) before
   the node starts and again after it has stopped; the mean of the two is the reference (this machine's speed
   drifts by up to 1.6x between runs: both are printed, with a warning when they differ by more than 20%).
-  Its CPU per inference (this process's CPU time, all threads) is measured at the camera's 30 Hz pace, as the
+  Its CPU per inference (this process's CPU time, all threads) is measured at the CPU phase's camera rate, as the
   node runs it (ONNX Runtime's threads spin a while after each run: that is the engine's cost, not the node's).
 * Node: ``depth-ros run mono|multiview`` in its own process (as on a robot); this process plays the camera (a
   synthetic frame at the given size, rgb8, with camera_info; reliable, as ``ros2 bag play`` and most drivers;
@@ -16,8 +16,10 @@
 * Relay (``benchmarks/minimal_relay.py``, its own process, after the node has stopped): the same inputs and
   outputs in plain rclpy (resize, a constant depth image, camera_info and organised cloud published; odometry
   subscribed for multiview), no inference: the floor of any node's per-frame work in Python and rclpy.
-  - **target: the node's CPU per frame minus its engine's at most 1.25x the relay's CPU per frame**, both
-    with the camera at 30 Hz (Linux: process CPU time from /proc, all threads: executor, inference, DDS).
+  - **target: the node's CPU per frame minus its engine's at most 1.25x the relay's CPU per frame**, all three
+    with the camera at 30 Hz, or at half the engine's rate when that is lower (so that every frame is inferred:
+    the shipped MVDepthNet runs at about 11 fps here) (Linux: process CPU time from /proc, all threads:
+    executor, inference, DDS).
   - overhead: at 5 Hz (the node is never busy), the node's per-frame time (conversion, resize, inference,
     point cloud, publishing; on the CPU all on its inference thread) minus its inference time, from
     /diagnostics, as a fraction of the engine's reference time. Reported.
@@ -69,7 +71,7 @@ CAMERA = "/bench_camera"
 ODOMETRY = "/bench_odom"
 ARCHITECTURES = {"mono": "monodepth2", "multiview": "mvdepthnet"}
 RELAY = Path(__file__).with_name("minimal_relay.py")
-CPU_RATE_HZ = 30.0
+CPU_RATE_HZ = 30.0  # the camera's rate while CPU is measured, or half the engine's rate if that is lower
 CPU_TARGET = 1.25  # node CPU per frame minus the engine's, at most this times the relay's
 STEPS_TOPIC = "/bench_steps"
 STEPS_SUBSCRIBER = f"""
@@ -105,18 +107,26 @@ def engine_reference_ms(model: Path, threads: int, iterations: int) -> float:
 
 
 def engine_cpu_ms(model: Path, threads: int, rate_hz: float, seconds: float) -> float:
-    """This process's CPU ms (all threads) per inference of ``model`` run at ``rate_hz`` for ``seconds``."""
+    """This process's CPU ms (all threads) per inference of ``model`` run at ``rate_hz`` for ``seconds``, on a
+    thread of its own as the node runs it (PyTorch's intra-op threads behave differently below the main thread)."""
     engine = open_engine(model, "auto", "cpu", "fp32", threads=threads)
     inputs = example_inputs(engine.metadata, np.random.default_rng(0))
-    for _ in range(10):
-        engine.infer(**inputs)
-    time.sleep(0.5)  # the warm-up's spinning threads settle
-    period, count = 1.0 / rate_hz, int(rate_hz * seconds)
-    cpu_before, start = process_cpu_s(os.getpid()), time.monotonic()
-    for index in range(count):
-        engine.infer(**inputs)
-        time.sleep(max(0.0, start + (index + 1) * period - time.monotonic()))
-    return (process_cpu_s(os.getpid()) - cpu_before) / count * 1e3
+    period, count, used = 1.0 / rate_hz, int(rate_hz * seconds), []
+
+    def infer_at_pace() -> None:
+        for _ in range(10):
+            engine.infer(**inputs)
+        time.sleep(0.5)  # the warm-up's spinning threads settle
+        cpu_before, start = process_cpu_s(os.getpid()), time.monotonic()
+        for index in range(count):
+            engine.infer(**inputs)
+            time.sleep(max(0.0, start + (index + 1) * period - time.monotonic()))
+        used.append(process_cpu_s(os.getpid()) - cpu_before)
+
+    thread = threading.Thread(target=infer_at_pace)
+    thread.start()
+    thread.join()
+    return used[0] / count * 1e3
 
 
 def process_cpu_s(pid: int) -> float:
@@ -258,17 +268,21 @@ class Receiver:
             self.arrivals.clear()
 
 
-def relay_cpu_ms(graph: RosGraph, camera: Camera, kind: str, seconds: float) -> tuple[float, int]:
-    """The relay's CPU ms per frame with the camera at 30 Hz, and the depth images it sent back meanwhile."""
+def progress(step: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {step}", file=sys.stderr, flush=True)
+
+
+def relay_cpu_ms(graph: RosGraph, camera: Camera, kind: str, rate_hz: float, seconds: float) -> tuple[float, int]:
+    """The relay's CPU ms per frame with the camera at ``rate_hz``, and the depth images it sent back meanwhile."""
     from sensor_msgs.msg import Image
 
     relay = start_relay(kind, 128, 96)
     try:
         depth = graph.listen(Image, "/bench/depth/image", depth=1)
         assert wait_for(lambda: camera.image_pub.get_subscription_count() > 0, 60.0), "the relay did not start"
-        camera.run(CPU_RATE_HZ, 2.0)  # warm-up
+        camera.run(rate_hz, 2.0)  # warm-up
         received, cpu_before = len(depth), process_cpu_s(relay.pid)
-        frames = camera.run(CPU_RATE_HZ, seconds)
+        frames = camera.run(rate_hz, seconds)
         cpu_s = process_cpu_s(relay.pid) - cpu_before
         return cpu_s / frames * 1e3, len(depth) - received
     finally:
@@ -299,14 +313,17 @@ def main() -> None:
     folder = tempfile.TemporaryDirectory()
     model = full_size_model(Path(folder.name)) if args.full_size else shipped_weights(ARCHITECTURES[args.node])
     iterations = 30 if args.full_size else 300
+    progress("engine alone")
     reference_before = engine_reference_ms(model, args.threads, iterations)
-    engine_cpu = engine_cpu_ms(model, args.threads, CPU_RATE_HZ, args.seconds)
+    cpu_rate = min(CPU_RATE_HZ, 0.5 * 1000.0 / reference_before)  # every frame inferred, at the camera's pace
+    engine_cpu = engine_cpu_ms(model, args.threads, cpu_rate, args.seconds)
     graph = RosGraph()
     node = start_node(args.node, model, args.threads, args.input_qos)
     try:
         camera = Camera(graph, args.width, args.height, odometry=args.node == "multiview")
         receiver = Receiver(graph)
         assert wait_for(lambda: camera.image_pub.get_subscription_count() > 0, 60.0), "the node did not start"
+        progress("node at 5 Hz")
         camera.run(5.0, 3.0)  # warm-up (multiview: the first keyframes)
         time.sleep(1.0)  # let the warm-up's last frames arrive before counting
         receiver.reset()
@@ -317,9 +334,10 @@ def main() -> None:
         processing, inference = float(diagnostics["processing_median_ms"]), float(diagnostics["inference_median_ms"])
         overhead = processing - inference
 
+        progress(f"node CPU at {cpu_rate:.0f} Hz")
         receiver.reset()
         cpu_before = process_cpu_s(node.pid)
-        cpu_frames = camera.run(CPU_RATE_HZ, args.seconds)
+        cpu_frames = camera.run(cpu_rate, args.seconds)
         node_cpu = (process_cpu_s(node.pid) - cpu_before) / cpu_frames * 1e3
         cpu_depth = len(receiver.arrivals)
 
@@ -334,8 +352,12 @@ def main() -> None:
         busy_overhead = float(busy["processing_median_ms"]) - busy_inference
         node.terminate()  # stopped before the relay and the steps alone run: the machine is quiet for them
         node.wait(timeout=30)
-        relay_cpu, relay_depth = relay_cpu_ms(graph, camera, args.node, args.seconds)
-        steps = steps_alone_ms(graph, camera, model, args.threads) if args.node == "mono" else None
+        progress("relay")
+        relay_cpu, relay_depth = relay_cpu_ms(graph, camera, args.node, cpu_rate, args.seconds)
+        steps = None
+        if args.node == "mono":
+            progress("steps alone")
+            steps = steps_alone_ms(graph, camera, model, args.threads)
     finally:  # after an error too (terminating a process that has ended is harmless)
         node.terminate()
         node.wait(timeout=30)
@@ -346,16 +368,21 @@ def main() -> None:
     engine_rate = 1000.0 / reference
     median, p90 = np.median(latencies), np.percentile(latencies, 90)
     own_cpu = node_cpu - engine_cpu
-    verdict = "met" if own_cpu <= CPU_TARGET * relay_cpu else "NOT met"
+    # the engine's speed drifts on this machine: its CPU per inference is known to about this much
+    engine_cpu_spread = engine_cpu * abs(reference_before - reference_after) / reference
+    if engine_cpu_spread > CPU_TARGET * relay_cpu:
+        verdict = f"unresolved: the engine's CPU drifted by ~{engine_cpu_spread:.1f} ms during the run"
+    else:
+        verdict = "met" if own_cpu <= CPU_TARGET * relay_cpu else "NOT met"
     rows = [
         (
             "engine alone (reference)",
             f"{reference:7.2f} ms/frame ({engine_rate:.0f} fps; {reference_before:.2f} before the node, "
             f"{reference_after:.2f} after)",
         ),
-        ("engine CPU at 30 Hz", f"{engine_cpu:7.2f} ms per inference"),
-        ("node CPU at 30 Hz", f"{node_cpu:7.2f} ms per frame ({cpu_depth}/{cpu_frames} depth images)"),
-        ("relay CPU at 30 Hz (floor)", f"{relay_cpu:7.2f} ms per frame ({relay_depth} depth images)"),
+        (f"engine CPU at {cpu_rate:.0f} Hz", f"{engine_cpu:7.2f} ms per inference"),
+        (f"node CPU at {cpu_rate:.0f} Hz", f"{node_cpu:7.2f} ms per frame ({cpu_depth}/{cpu_frames} depth images)"),
+        (f"relay CPU at {cpu_rate:.0f} Hz (floor)", f"{relay_cpu:7.2f} ms per frame ({relay_depth} depth images)"),
         (
             "node CPU minus engine CPU",
             f"{own_cpu:7.2f} ms = {own_cpu / relay_cpu:.2f}x the relay (target <= {CPU_TARGET}x: {verdict})",
