@@ -553,7 +553,12 @@ def test_shipped_fastdds_profile_carries_large_best_effort_images(graph) -> None
     )
     profile = package_file("config/fastdds_large_images.xml")
     camera = [sys.executable, str(Path(__file__).with_name("camera_process.py")), topic, "/large/in/info"]
-    environment = {**os.environ, "FASTDDS_DEFAULT_PROFILES_FILE": str(profile)}
+    # Fast DDS 3 (Kilted) reads the first name, Fast DDS 2.x (Jazzy) only the second
+    environment = {
+        **os.environ,
+        "FASTDDS_DEFAULT_PROFILES_FILE": str(profile),
+        "FASTRTPS_DEFAULT_PROFILES_FILE": str(profile),
+    }
     result = subprocess.run(
         [*camera, "1280", "720", str(count), "5", "sensor_data"],
         capture_output=True,
