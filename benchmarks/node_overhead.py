@@ -51,7 +51,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 from ros_graph import RosGraph, wait_for
 
 from depth_ros.data.synthetic import SyntheticConfig, SyntheticSequence
-from depth_ros.geometry import matrix_to_quaternion
 from depth_ros.models import Monodepth2
 from depth_ros.models.checkpoints import monodepth2_metadata, save_checkpoint
 from depth_ros.pipeline.frame import to_network_size
@@ -171,9 +170,6 @@ class Camera:
         self.info_pub = graph.publisher(CameraInfo, f"{CAMERA}/camera_info")
         self.odometry = Odometry(header=_header("odom"), child_frame_id="base_link") if odometry else None
         if self.odometry is not None:
-            x, y, z, w = matrix_to_quaternion(np.eye(3))
-            orientation = self.odometry.pose.pose.orientation
-            orientation.x, orientation.y, orientation.z, orientation.w = float(x), float(y), float(z), float(w)
             self.odometry.twist.twist.linear.x = self.SPEED_M_S
             self.odometry_pub = graph.publisher(Odometry, ODOMETRY)
         self.travelled_s = 0.0  # odometry time: the pose goes on where the last run left it

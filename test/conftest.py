@@ -1,5 +1,6 @@
-"""Shared fixtures: one small synthetic sequence, the bags written from it (mcap and sqlite3, written
-once per session), and a builder for hand-made bags that break one promise at a time.
+"""Shared fixtures: a ROS graph for the ROS tests (one per test module), one small synthetic sequence, the bags
+written from it (mcap and sqlite3, written once per session), and a builder for hand-made bags that break one
+promise at a time.
 
 Everything is small (96x72 pixels, 12 frames) so the whole suite stays fast.
 """
@@ -7,10 +8,11 @@ Everything is small (96x72 pixels, 12 frames) so the whole suite stays fast.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from ros_graph import RosGraph
 
 from depth_ros.data.bag_layout import EXTRINSIC_KEY, TYPESTORE, BagTopics, FrameNames
 from depth_ros.data.bag_writer import (
@@ -43,6 +45,14 @@ def copy_truncated(bag: Path, destination: Path, fraction: float = 0.5) -> Path:
     with data.open("r+b") as handle:
         handle.truncate(int(size * fraction))
     return destination
+
+
+@pytest.fixture(scope="module")
+def graph() -> Iterator[RosGraph]:
+    """Real rclpy in the tests' private ROS domain, with a probe node (ros_graph.py); needs rclpy."""
+    graph = RosGraph()
+    yield graph
+    graph.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,20 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from ros_graph import RosGraph, wait_for
+from ros_graph import wait_for
 from sensor_msgs.msg import CameraInfo, Image
 
 from depth_ros.ros.camera_inbox import FIRST_CAMERA_INFO_WAIT_S, CameraInbox, TakenByOwnThread
 from depth_ros.ros.input_subscription import InputSubscription
 
 pytestmark = pytest.mark.ros
-
-
-@pytest.fixture(scope="module")
-def graph():
-    graph = RosGraph()
-    yield graph
-    graph.close()
 
 
 def message_info_names_the_publisher(graph) -> bool:

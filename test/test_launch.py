@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ import yaml
 
 pytest.importorskip("rclpy", reason="rclpy is not installed (no ROS 2 and no ROS 2 wheels)")
 
-from ros_graph import RosGraph, isolate_ros_environment, wait_for
+from ros_graph import isolate_ros_environment, wait_for
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
 
@@ -71,13 +70,6 @@ def sourced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     dump = f"source {workspace / 'install' / 'setup.bash'} && {print_environment}"
     shell = subprocess.run(["bash", "-c", dump], env=env, capture_output=True, text=True, timeout=60, check=True)
     return json.loads(shell.stdout.splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def graph() -> Iterator[RosGraph]:
-    graph = RosGraph()
-    yield graph
-    graph.close()
 
 
 @pytest.fixture(scope="module")

@@ -75,13 +75,6 @@ def settle(node, timeout_s: float = 60.0) -> None:
 
 
 @pytest.fixture(scope="module")
-def graph():
-    graph = RosGraph()
-    yield graph
-    graph.close()
-
-
-@pytest.fixture(scope="module")
 def corridor() -> SyntheticSequence:
     """Driving forward down a street that no training run saw (seed 1002), 3 s at 10 Hz."""
     config = SyntheticConfig(frames=30, width=256, height=192, seed=1002, trajectory="forward", moving_objects=0)

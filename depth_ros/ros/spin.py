@@ -74,7 +74,6 @@ def _interrupt_once(signum: int, frame: object) -> None:
 def run_node(make_node: Callable[[], DepthNode], args: Sequence[str] | None = None) -> int:
     """``rclpy.init(args)``, build the node, spin; returns the exit status."""
     import cv2
-    import rclpy
 
     # Images here are small: OpenCV's thread pool costs more in wake-ups (and fights the inference threads for
     # the cores) than it gains; one thread measured 2x faster per frame in benchmarks/node_overhead.py.
@@ -84,14 +83,15 @@ def run_node(make_node: Callable[[], DepthNode], args: Sequence[str] | None = No
     if in_main_thread:  # rclpy.init keeps the handler it finds and calls it after its own
         previous_sigint = signal.signal(signal.SIGINT, _interrupt_once)
     try:
-        return _spin(rclpy, make_node, arguments)
+        return _spin(make_node, arguments)
     finally:
         if in_main_thread:
             signal.signal(signal.SIGINT, previous_sigint)
 
 
-def _spin(rclpy, make_node: Callable[[], DepthNode], arguments: list[str]) -> int:
+def _spin(make_node: Callable[[], DepthNode], arguments: list[str]) -> int:
     """:func:`run_node` once SIGINT is handled."""
+    import rclpy
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     from depth_ros.ros.parameters import overrides_not_taken, parameters_not_declared
